@@ -1,0 +1,82 @@
+"""The shape of a checklist item, shared by the built-in items and third parties."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+from pytest_pbe.model import CheckResult, Finding, MetricValue, Status
+
+if TYPE_CHECKING:
+    import pytest
+
+    from pytest_pbe.config import Settings
+    from pytest_pbe.context import VerifyContext
+
+
+class Check:
+    """One checklist item.
+
+    Life cycle, all on the controller (never on pytest-xdist workers, except
+    ``configure_worker``):
+
+    1. ``configure`` in ``pytest_configure``: start what must see the whole session
+       (a coverage collector, a leak watcher registered as a pytest plugin).
+    2. ``start`` in ``pytest_sessionstart``: start background work that needs the new
+       code (tools run beside the tests).
+    3. ``evaluate`` after the test loop: return the verdict. Raise
+       ``pytest_pbe.errors.PbeError`` (or anything) when it cannot judge: the runner
+       turns it into ``error`` with the message; it never becomes a pass.
+    """
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    default_required: ClassVar[bool] = True
+
+    def configure(self, config: pytest.Config, settings: Settings) -> None:
+        """Prepare before collection (controller or single process)."""
+
+    def configure_worker(self, config: pytest.Config) -> None:
+        """Prepare inside a pytest-xdist worker (only per-test collectors belong here)."""
+
+    def start(self, ctx: VerifyContext) -> None:
+        """Start background work at session start."""
+
+    def evaluate(self, ctx: VerifyContext) -> CheckResult:
+        raise NotImplementedError
+
+    def unconfigure(self) -> None:
+        """Release what ``configure``/``start`` acquired (always called)."""
+
+    # Helpers so that items build results in one line; ``required`` is set by the runner.
+    def result(
+        self,
+        status: Status,
+        summary: str,
+        *,
+        metrics: Mapping[str, MetricValue] | None = None,
+        findings: Iterable[Finding] = (),
+        details: Iterable[str] = (),
+    ) -> CheckResult:
+        return CheckResult(
+            id=self.id,
+            title=self.title,
+            status=status,
+            summary=summary,
+            metrics=dict(metrics or {}),
+            findings=tuple(findings),
+            details=tuple(details),
+        )
+
+    def skipped(self, reason: str) -> CheckResult:
+        return self.result(Status.SKIPPED, reason)
+
+    def error(self, reason: str) -> CheckResult:
+        return self.result(Status.ERROR, reason)
+
+
+class PendingCheck(Check):
+    """A built-in item whose measurement has not landed yet: it says so, as skipped."""
+
+    def evaluate(self, ctx: VerifyContext) -> CheckResult:
+        return self.skipped("not implemented yet")

@@ -1,0 +1,113 @@
+"""What every item may read: settings, session facts, and git facts computed once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import pytest
+
+from pytest_pbe.errors import PbeError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pytest_pbe.config import Settings
+    from pytest_pbe.git import BaseRevision, ChangeSet, Classifier, Commit, Repository
+    from pytest_pbe.session import SessionFacts
+
+T = TypeVar("T")
+
+
+class VerifyContext:
+    """Shared, lazily computed facts. A failure is remembered, so git runs once."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, session: SessionFacts):
+        self.config = config
+        self.settings = settings
+        self.session = session
+        self.rootdir = Path(config.rootpath)
+        #: Shared measurements that items hand each other (keys are ``pytest.StashKey``).
+        self.stash = pytest.Stash()
+        self._memo: dict[str, object] = {}
+
+    def _once(self, key: str, compute: Callable[[], T]) -> T:
+        if key not in self._memo:
+            try:
+                self._memo[key] = compute()
+            except PbeError as exc:
+                self._memo[key] = exc
+        value = self._memo[key]
+        if isinstance(value, PbeError):
+            raise value
+        return value  # type: ignore[return-value]
+
+    def repository(self) -> Repository:
+        from pytest_pbe.git import Repository
+
+        return self._once("repository", lambda: Repository.discover(self.rootdir))
+
+    def classifier(self) -> Classifier:
+        from pytest_pbe.git import Classifier
+
+        repo = self.repository()
+        testpaths: list[str] = []
+        for entry in self.config.getini("testpaths"):
+            path = (self.rootdir / str(entry)).resolve()
+            if path.is_relative_to(repo.root):
+                testpaths.append(path.relative_to(repo.root).as_posix())
+        return Classifier(
+            python_files=self.settings.test_files,
+            testpaths=tuple(testpaths),
+            exclude=self.settings.exclude,
+        )
+
+    def changes(self) -> ChangeSet:
+        def compute() -> ChangeSet:
+            from pytest_pbe.git import collect_changes
+
+            repo = self.repository()
+            return collect_changes(
+                repo,
+                self.base(),
+                include_uncommitted=self.settings.include_uncommitted,
+                classifier=self.classifier(),
+                include=self.settings.include,
+                exclude=self.settings.exclude,
+            )
+
+        return self._once("changes", compute)
+
+    def base(self) -> BaseRevision:
+        def compute() -> BaseRevision:
+            import os
+
+            from pytest_pbe.git import resolve_base
+
+            return resolve_base(
+                self.repository(),
+                explicit=self.settings.base,
+                explicit_source=self.settings.base_origin,
+                environ=os.environ,
+                allow_fetch=self.settings.fetch,
+            )
+
+        return self._once("base", compute)
+
+    def changes_if_computed(self) -> ChangeSet | None:
+        """The new code if an item already asked for it, without running git."""
+        value = self._memo.get("changes")
+        return None if isinstance(value, PbeError) else value  # type: ignore[return-value]
+
+    def history(self) -> list[Commit]:
+        def compute() -> list[Commit]:
+            from pytest_pbe.git import history
+
+            return history(
+                self.repository(),
+                self.base(),
+                include_uncommitted=self.settings.include_uncommitted,
+                classifier=self.classifier(),
+            )
+
+        return self._once("history", compute)

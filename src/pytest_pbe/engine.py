@@ -1,0 +1,254 @@
+"""The runner: registers the items, drives them through the session, builds the report.
+
+Installed as a pytest plugin only under ``--pbe-verify``. Fail closed: an item that
+raises ends in ``error`` with the reason, and a required item in ``error`` fails the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+
+import pytest
+
+from pytest_pbe.checks import BuiltinChecks
+from pytest_pbe.checks.base import Check
+from pytest_pbe.config import BUILTIN_IDS, Settings
+from pytest_pbe.context import VerifyContext
+from pytest_pbe.errors import PbeError, ReportWriteError
+from pytest_pbe.model import CheckResult, Report, RevisionInfo, Status
+from pytest_pbe.report import write_reports
+from pytest_pbe.report.terminal import write_checklist
+from pytest_pbe.session import SessionFacts
+
+VERIFIER_KEY = pytest.StashKey["Verifier"]()
+
+# Exit codes beyond pytest's own 0-5 (documented in the README).
+EXIT_CHECKS_FAILED = 6
+EXIT_CHECKS_ERROR = 7
+
+
+def _collect_checks(config: pytest.Config) -> list[Check]:
+    batches: list[Sequence[Check]] = config.hook.pytest_pbe_register_checks(config=config)
+    # Third parties may return None or junk: validated below, never trusted.
+    checks: list[object] = [check for batch in batches if batch for check in batch]
+    seen: set[str] = set()
+    for check in checks:
+        check_id = getattr(check, "id", None)
+        if not isinstance(check, Check) or not isinstance(check_id, str) or not check_id:
+            raise pytest.UsageError(
+                f"pytest_pbe_register_checks returned {check!r}: expected a "
+                "pytest_pbe.checks.base.Check with an id"
+            )
+        if check_id in seen:
+            raise pytest.UsageError(f"two checklist items share the id {check_id!r}")
+        seen.add(check_id)
+    valid = [check for check in checks if isinstance(check, Check)]
+    missing = [i for i in BUILTIN_IDS if i not in seen]
+    if missing:  # only reachable if the built-in plugin was blocked
+        raise pytest.UsageError(f"built-in checklist items missing: {', '.join(missing)}")
+    order = {check_id: n for n, check_id in enumerate(BUILTIN_IDS)}
+    # Built-ins in the contract's order, then the others as they were registered.
+    return sorted(valid, key=lambda c: order.get(c.id, len(order)))
+
+
+def _is_result(value: object) -> bool:
+    """Third-party code can return anything; only a well-formed result counts."""
+    return isinstance(value, CheckResult) and isinstance(value.status, Status)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Verifier:
+    """The plugin object that exists only under ``--pbe-verify``."""
+
+    def __init__(self, config: pytest.Config, checks: list[Check], settings: Settings) -> None:
+        self.config = config
+        self.checks = checks
+        self.settings = settings
+        self.facts = SessionFacts()
+        self.ctx = VerifyContext(config, settings, self.facts)
+        self.early_results: dict[str, CheckResult] = {}  # items that failed to set up
+        self.report: Report | None = None
+        self.report_errors: list[str] = []
+        self.is_worker = hasattr(config, "workerinput")
+
+    @classmethod
+    def install(cls, config: pytest.Config) -> Verifier:
+        config.pluginmanager.register(BuiltinChecks(), "pbe-builtin-checks")
+        checks = _collect_checks(config)
+        settings = Settings.from_config(config, [c.id for c in checks])
+        verifier = cls(config, checks, settings)
+        config.stash[VERIFIER_KEY] = verifier
+        config.pluginmanager.register(verifier, "pbe-verifier")
+        for check in verifier.enabled():
+            if verifier.is_worker:
+                verifier._guard(check, lambda c=check: c.configure_worker(config))
+            else:
+                verifier._guard(check, lambda c=check: c.configure(config, settings))
+        return verifier
+
+    def enabled(self) -> Iterator[Check]:
+        return (c for c in self.checks if c.id in self.settings.checks)
+
+    def _guard(self, check: Check, step: object) -> None:
+        """Run a set-up step; a failure is kept as the item's verdict (never a pass)."""
+        try:
+            step()  # type: ignore[operator]
+        except pytest.UsageError:
+            raise
+        except Exception as exc:  # noqa: BLE001  # fail closed: any failure becomes the verdict
+            self.early_results.setdefault(check.id, self._error(check, exc))
+
+    def _error(self, check: Check, exc: BaseException) -> CheckResult:
+        if isinstance(exc, PbeError):
+            summary = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        else:
+            summary = f"internal error: {_describe(exc)}"
+            if not self.settings.debug:
+                summary += " (run with --pbe-debug for the traceback)"
+        details: tuple[str, ...] = ()
+        if self.settings.debug:
+            details = tuple("".join(traceback.format_exception(exc)).rstrip().splitlines())
+        return CheckResult(
+            id=check.id, title=check.title, status=Status.ERROR, summary=summary, details=details
+        )
+
+    # --- pytest hooks ---------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            return
+        for check in self.enabled():
+            if check.id not in self.early_results:
+                self._guard(check, lambda c=check: c.start(self.ctx))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        self.facts.record_collection(report)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.facts.record(report)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.is_worker:
+            return
+        self.facts.finished = self.facts.finished or time.perf_counter()
+        self.facts.exitstatus = int(exitstatus)
+        self.facts.collected = session.testscollected
+        self.facts.interrupted = int(exitstatus) == int(pytest.ExitCode.INTERRUPTED)
+        try:
+            results = self._evaluate_all()
+        finally:
+            for check in self.enabled():
+                # Clean-up must not mask the verdict.
+                with contextlib.suppress(Exception):
+                    check.unconfigure()
+        self.config.hook.pytest_pbe_amend_results(config=self.config, results=results)
+        results = self._validated(results)
+        self.report = self._build_report(results)
+        self.config.hook.pytest_pbe_report(config=self.config, report=self.report)
+        try:
+            write_reports(self.report, self.settings, self.config)
+        except ReportWriteError as exc:
+            self.report_errors.append(str(exc))
+        session.exitstatus = self.exit_status(int(exitstatus))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.report is None:
+            return
+        write_checklist(
+            terminalreporter,
+            self.report,
+            verbose=self.config.get_verbosity() > 0,
+            report_errors=self.report_errors,
+            exit_status=self.exit_status(self.facts.exitstatus),
+        )
+
+    # --- evaluation -----------------------------------------------------------------------
+    def _evaluate_all(self) -> list[CheckResult]:
+        results = []
+        for check in self.checks:
+            results.append(self._required(check, self._evaluate(check)))
+        return results
+
+    def _evaluate(self, check: Check) -> CheckResult:
+        if check.id not in self.settings.checks:
+            return check.skipped("switched off (pbe_checks / --pbe-skip)")
+        if check.id in self.early_results:
+            return self.early_results[check.id]
+        if self.facts.interrupted and check.id != "tests":
+            return check.error("session interrupted before the tests finished: not judged")
+        try:
+            result = check.evaluate(self.ctx)
+        except Exception as exc:  # noqa: BLE001  # fail closed: it becomes this item's error
+            return self._error(check, exc)
+        if not _is_result(result):
+            return check.error(f"internal error: item returned {result!r}, not a CheckResult")
+        if result.id != check.id:
+            result = dataclasses.replace(result, id=check.id)
+        return result
+
+    def _required(self, check: Check, result: CheckResult) -> CheckResult:
+        required = self.settings.is_required(check.id, check.default_required)
+        return dataclasses.replace(result, required=required)
+
+    def _validated(self, results: list[CheckResult]) -> list[CheckResult]:
+        """After third parties amended: every built-in still there, once, in order."""
+        good = [r for r in results if _is_result(r)]
+        by_id: dict[str, CheckResult] = {}
+        for result in good:
+            by_id.setdefault(result.id, result)
+        out = []
+        for check_id in BUILTIN_IDS:
+            if check_id in by_id:
+                out.append(by_id.pop(check_id))
+            else:
+                check = next(c for c in self.checks if c.id == check_id)
+                out.append(
+                    self._required(check, check.error("removed by a pytest_pbe_amend_results hook"))
+                )
+        out.extend(by_id.values())
+        return out
+
+    def _build_report(self, results: list[CheckResult]) -> Report:
+        base = RevisionInfo(None, None)
+        head: str | None = None
+        dirty: bool | None = None
+        changes = self.ctx.changes_if_computed()  # never runs git just for the header
+        if changes is not None:
+            b = changes.base
+            base = RevisionInfo(b.ref, b.sha, b.merge_base, b.source)
+            head, dirty = changes.head_sha, changes.dirty
+        tests_result = next((r for r in results if r.id == "tests"), None)
+        if tests_result is not None and tests_result.status is not Status.SKIPPED:
+            tests_passed = tests_result.status is Status.PASSED
+        else:
+            tests_passed = self.facts.exitstatus == 0
+        return Report(
+            checks=tuple(results),
+            tests_passed=tests_passed,
+            base=base,
+            head_sha=head,
+            dirty=dirty,
+            complete=not self.facts.interrupted,
+        )
+
+    def exit_status(self, pytest_status: int) -> int:
+        """pytest's own failures first (1-5), then 6 for failed items, 7 for errors."""
+        if pytest_status != 0 or self.report is None:
+            return pytest_status
+        report = self.report
+        if not report.tests_passed or any(
+            r.blocks and r.status is Status.FAILED for r in report.checks
+        ):
+            return EXIT_CHECKS_FAILED
+        if self.report_errors or any(r.blocks for r in report.checks):
+            return EXIT_CHECKS_ERROR
+        return 0

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real git, but never the developer's or CI's own config or CI variables."""
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    for key in list(os.environ):
+        if key.startswith(
+            ("GITHUB_", "CI_", "PBE_", "SYSTEM_PULLREQUEST", "PRE_COMMIT")
+        ) or key in (
+            "CHANGE_TARGET",
+            "GITLAB_CI",
+        ):
+            monkeypatch.delenv(key)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def repo(pytester: pytest.Pytester) -> Path:
+    """A git repository at the pytester directory, with one commit on main."""
+    path = pytester.path
+    git(path, "init", "-q", "-b", "main")
+    (path / ".gitignore").write_text(".pytest_cache/\n__pycache__/\n*.json\n.coverage*\n")
+    git(path, "add", ".")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture
+def read_json() -> Callable[[Path], dict[str, Any]]:
+    """Parse a JSON report (a fixture, so test modules need no import from conftest)."""
+    return _read_json

@@ -1,0 +1,353 @@
+"""The spine end to end: switching on, the ten items, statuses, exit codes, the JSON report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ReadJson = Callable[[Path], dict[str, Any]]
+
+IDS = [
+    "tests",
+    "coverage",
+    "tdd",
+    "types",
+    "lint",
+    "security",
+    "errors",
+    "leaks",
+    "performance",
+    "docs",
+]
+ONLY_TESTS = ("--pbe-checks", "tests")
+
+
+def test_without_the_flag_output_and_exit_code_match_a_run_with_the_plugin_disabled(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_ok():\n    pass\n\ndef test_bad():\n    assert 0\n")
+    with_plugin = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    without = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:pbe")
+
+    def body(lines: list[str]) -> list[str]:
+        # The header names the loaded plugins and the footer the time: everything else must match.
+        return [
+            line for line in lines if not line.startswith(("plugins:", "=")) and " in " not in line
+        ]
+
+    assert with_plugin.ret == without.ret == 1
+    assert body(with_plugin.outlines) == body(without.outlines)
+    assert "pbe verification checklist" not in with_plugin.stdout.str()
+
+
+def test_without_the_flag_the_engine_is_never_imported(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import sys
+        def test_engine_absent():
+            assert "pytest_pbe.engine" not in sys.modules
+            assert "pytest_pbe.git" not in sys.modules
+            assert "coverage" not in sys.modules or True
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cov")
+    result.assert_outcomes(passed=1)
+
+
+def test_it_reports_all_ten_items_in_the_contract_order(
+    read_json: ReadJson, repo: Path, pytester: pytest.Pytester
+) -> None:
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest("--pbe-verify", "--pbe-report-json", "report.json")
+    data = read_json(repo / "report.json")
+    assert [c["id"] for c in data["checks"]] == IDS
+    assert data["schema"] == "pytest-pbe/report/v1"
+    result.stdout.fnmatch_lines(["*pbe verification checklist*", "[[]PASS*] tests*1 passed*"])
+
+
+def test_a_failing_test_fails_the_tests_item_and_keeps_pytests_exit_code(
+    read_json: ReadJson, repo: Path, pytester: pytest.Pytester
+) -> None:
+    pytester.makepyfile(test_bad="def test_bad():\n    assert 0\n")
+    result = pytester.runpytest("--pbe-verify", *ONLY_TESTS, "--pbe-report-json", "r.json")
+    assert result.ret == 1
+    tests = read_json(repo / "r.json")["checks"][0]
+    assert tests["status"] == "failed"
+    assert tests["findings"][0]["rule"] == "failed"
+    assert tests["findings"][0]["path"] == "test_bad.py"
+    assert read_json(repo / "r.json")["passed"] is False
+
+
+def test_a_session_that_ran_no_test_is_not_a_pass(repo: Path, pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("import pytest\n@pytest.mark.skip\ndef test_skipped():\n    pass\n")
+    result = pytester.runpytest("--pbe-verify", *ONLY_TESTS)
+    assert result.ret == 6
+    result.stdout.fnmatch_lines(["*FAIL*tests*no test ran*", "pbe: NOT verified (exit 6)*tests*"])
+
+
+def test_no_tests_collected_keeps_exit_code_five(repo: Path, pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--pbe-verify", *ONLY_TESTS)
+    assert result.ret == 5
+    result.stdout.fnmatch_lines(["*FAIL*tests*no tests*"])
+
+
+def test_an_error_in_a_fixture_counts_as_an_error(
+    read_json: ReadJson, repo: Path, pytester: pytest.Pytester
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.fixture
+        def broken():
+            yield
+            raise RuntimeError("teardown broke")
+        def test_uses(broken):
+            pass
+        """
+    )
+    pytester.runpytest("--pbe-verify", *ONLY_TESTS, "--pbe-report-json", "r.json")
+    tests = read_json(repo / "r.json")["checks"][0]
+    assert tests["status"] == "failed"
+    assert tests["metrics"]["error"] == 1
+
+
+def _item_plugin(status: str, *, required: bool = True, raises: bool = False) -> str:
+    return f"""
+import pytest
+from pytest_pbe.checks.base import Check
+from pytest_pbe.model import Finding, Status
+
+class Custom(Check):
+    id = "custom"
+    title = "A team's own rule"
+    default_required = {required}
+
+    def evaluate(self, ctx):
+        if {raises}:
+            raise ValueError("boom")
+        return self.result(Status("{status}"), "custom said {status}",
+                           findings=[Finding("bad thing", path="a.py", line=3, rule="X1")])
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_pbe_register_checks(config):
+    return [Custom()]
+"""
+
+
+@pytest.mark.parametrize(
+    ("status", "required", "exit_code"),
+    [
+        ("passed", True, 0),
+        ("skipped", True, 0),
+        ("failed", True, 6),
+        ("error", True, 7),
+        ("failed", False, 0),
+        ("error", False, 0),
+    ],
+)
+def test_exit_status_follows_required_items(
+    read_json: ReadJson,
+    repo: Path,
+    pytester: pytest.Pytester,
+    status: str,
+    required: bool,
+    exit_code: int,
+) -> None:
+    pytester.makeconftest(_item_plugin(status, required=required))
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest(
+        "--pbe-verify", "--pbe-checks", "tests,custom", "--pbe-report-json", "r.json"
+    )
+    assert result.ret == exit_code
+    data = read_json(repo / "r.json")
+    assert [c["id"] for c in data["checks"]] == [*IDS, "custom"]
+    custom = data["checks"][-1]
+    assert (custom["status"], custom["required"]) == (status, required)
+    assert data["passed"] is (exit_code == 0)
+
+
+def test_an_item_that_raises_ends_in_error_with_the_reason_and_fails_the_run(
+    repo: Path, pytester: pytest.Pytester
+) -> None:
+    pytester.makeconftest(_item_plugin("passed", raises=True))
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest("--pbe-verify", "--pbe-checks", "tests,custom")
+    assert result.ret == 7
+    result.stdout.fnmatch_lines(["*ERROR*custom*internal error: ValueError: boom*--pbe-debug*"])
+    assert "Traceback" not in result.stdout.str()
+    debug = pytester.runpytest("--pbe-verify", "--pbe-checks", "tests,custom", "--pbe-debug")
+    debug.stdout.fnmatch_lines(["*Traceback*", "*ValueError: boom*"])
+
+
+def test_pbe_required_makes_docs_required_and_drops_others(
+    read_json: ReadJson, repo: Path, pytester: pytest.Pytester
+) -> None:
+    pytester.makeconftest(_item_plugin("failed"))
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest(
+        "--pbe-verify",
+        "--pbe-checks",
+        "tests,custom,docs",
+        "--pbe-required",
+        "tests,docs",
+        "--pbe-report-json",
+        "r.json",
+    )
+    data = read_json(repo / "r.json")
+    required = {c["id"]: c["required"] for c in data["checks"]}
+    assert required["docs"] is True
+    assert required["custom"] is False
+    assert required["coverage"] is False
+    assert result.ret in (0, 6, 7)  # docs' own verdict decides; custom no longer does
+    assert data["checks"][-1]["status"] == "failed"
+
+
+def test_findings_are_capped_in_the_terminal_and_complete_with_verbose(
+    repo: Path, pytester: pytest.Pytester
+) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+from pytest_pbe.checks.base import Check
+from pytest_pbe.model import Finding, Status
+
+class Many(Check):
+    id = "many"
+    title = "Many findings"
+    def evaluate(self, ctx):
+        return self.result(Status.FAILED, "25 problems",
+            findings=[Finding(f"problem {n}", path="m.py", line=n) for n in range(1, 26)])
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_pbe_register_checks(config):
+    return [Many()]
+"""
+    )
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    quiet = pytester.runpytest("--pbe-verify", "--pbe-checks", "tests,many")
+    quiet.stdout.fnmatch_lines(["*m.py:10  problem 10", "*... 15 more*"])
+    assert "problem 11" not in quiet.stdout.str()
+    verbose = pytester.runpytest("--pbe-verify", "--pbe-checks", "tests,many", "-v")
+    verbose.stdout.fnmatch_lines(["*m.py:25  problem 25"])
+
+
+def test_the_amend_hook_can_change_a_result_but_not_remove_a_builtin(
+    read_json: ReadJson, repo: Path, pytester: pytest.Pytester
+) -> None:
+    pytester.makeconftest(
+        """
+import dataclasses
+import pytest
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_pbe_amend_results(config, results):
+    results[:] = [dataclasses.replace(r, summary=r.summary + " (amended)") for r in results
+                  if r.id != "docs"]
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_pbe_report(config, report):
+    print("REPORT SEEN", len(report.checks))
+"""
+    )
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest("--pbe-verify", *ONLY_TESTS, "-s", "--pbe-report-json", "r.json")
+    data = read_json(repo / "r.json")
+    assert [c["id"] for c in data["checks"]] == IDS
+    assert data["checks"][0]["summary"].endswith("(amended)")
+    docs = data["checks"][-1]
+    assert docs["status"] == "error"
+    assert "removed by a pytest_pbe_amend_results hook" in docs["summary"]
+    result.stdout.fnmatch_lines(["*REPORT SEEN 10"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-o", "pbe_new_code_coverage=lots"],
+            "*pbe_new_code_coverage: expected a percentage*'lots'*",
+        ),
+        (
+            ["--pbe-new-code-coverage", "101"],
+            "*--pbe-new-code-coverage: expected a percentage*'101'*",
+        ),
+        (["--pbe-checks", "tests,nonsense"], "*--pbe-checks: unknown checklist item 'nonsense'*"),
+        (["-o", "pbe_required=typo"], "*pbe_required: unknown checklist item 'typo'*"),
+        (["--pbe-filter", "some"], "*--pbe-filter: expected one of added, file, all, got 'some'*"),
+        (["--pbe-tdd", "maybe"], "*--pbe-tdd: expected one of order, strict, replay, off*"),
+        (["-o", "pbe_max_test_seconds=-1"], "*pbe_max_test_seconds: expected a positive number*"),
+        (["--pbe-base=--upload-pack=evil"], "*refusing base '--upload-pack=evil'*"),
+        (
+            ["--pbe-report-json", "no/such/dir/r.json"],
+            "*--pbe-report-json: cannot write*does not exist*",
+        ),
+        (["-o", "pbe_coverage_paths=src/*"], "*pbe_coverage_paths: expected 'glob = percent'*"),
+    ],
+)
+def test_a_bad_value_is_a_usage_error_naming_the_option_and_value(
+    repo: Path, pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest("--pbe-verify", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_the_flag_wins_over_the_ini_option(repo: Path, pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\npbe_checks = nonsense\n")
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    assert pytester.runpytest("--pbe-verify").ret == pytest.ExitCode.USAGE_ERROR
+    assert pytester.runpytest("--pbe-verify", "--pbe-checks", "tests").ret == 0
+
+
+@pytest.mark.parametrize(
+    ("filename", "content"),
+    [
+        ("pytest.ini", "[pytest]\npbe_checks = tests\npbe_verify = true\n"),
+        ("tox.ini", "[pytest]\npbe_checks = tests\npbe_verify = true\n"),
+        ("setup.cfg", "[tool:pytest]\npbe_checks = tests\npbe_verify = true\n"),
+        (
+            "pyproject.toml",
+            '[tool.pytest.ini_options]\npbe_checks = ["tests"]\npbe_verify = true\n',
+        ),
+    ],
+)
+def test_settings_are_read_from_every_pytest_config_file(
+    read_json: ReadJson, repo: Path, pytester: pytest.Pytester, filename: str, content: str
+) -> None:
+    (repo / filename).write_text(content)
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest("--pbe-report-json", "r.json")
+    statuses = {c["id"]: c["status"] for c in read_json(repo / "r.json")["checks"]}
+    assert statuses["tests"] == "passed"
+    assert statuses["coverage"] == "skipped"
+    assert result.ret == 0
+
+
+def test_an_unwritable_report_path_is_a_clear_error_and_a_nonzero_exit(
+    repo: Path, pytester: pytest.Pytester
+) -> None:
+    target = repo / "locked"
+    target.mkdir()
+    (target / "r.json").mkdir()  # a directory where the file should go: cannot be replaced
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest("--pbe-verify", *ONLY_TESTS, "--pbe-report-json", "locked/r.json")
+    assert result.ret == 7
+    result.stdout.fnmatch_lines(["*cannot write the JSON report to*r.json*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_the_json_report_is_complete_and_written_atomically(
+    read_json: ReadJson, repo: Path, pytester: pytest.Pytester
+) -> None:
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    pytester.runpytest("--pbe-verify", *ONLY_TESTS, "--pbe-report-json", "r.json")
+    data = read_json(repo / "r.json")
+    assert set(data) >= {"schema", "passed", "base", "head", "checks"}
+    for check in data["checks"]:
+        assert set(check) >= {"id", "title", "status", "required", "summary", "metrics", "findings"}
+    assert [p.name for p in repo.iterdir() if p.name.startswith(".r.json")] == []
