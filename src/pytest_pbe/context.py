@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from pytest_pbe.config import Settings
     from pytest_pbe.git import BaseRevision, ChangeSet, Classifier, Commit, Repository
+    from pytest_pbe.measure.coverage import MeasuredCoverage
     from pytest_pbe.session import SessionFacts
 
 T = TypeVar("T")
@@ -41,6 +42,18 @@ class VerifyContext:
         if isinstance(value, PbeError):
             raise value
         return value  # type: ignore[return-value]
+
+    def coverage(self) -> MeasuredCoverage:
+        """The session's coverage (the item must declare ``needs = {"coverage"}``)."""
+        from pytest_pbe.measure.coverage import COVERAGE_MEASUREMENT
+
+        def compute() -> MeasuredCoverage:
+            measurement = self.stash.get(COVERAGE_MEASUREMENT, None)
+            if measurement is None:
+                raise PbeError("coverage was not measured in this session")
+            return measurement.result()
+
+        return self._once("coverage", compute)
 
     def repository(self) -> Repository:
         from pytest_pbe.git import Repository

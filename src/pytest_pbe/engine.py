@@ -20,7 +20,7 @@ from pytest_pbe.config import BUILTIN_IDS, Settings
 from pytest_pbe.context import VerifyContext
 from pytest_pbe.errors import PbeError, ReportWriteError
 from pytest_pbe.model import CheckResult, Report, RevisionInfo, Status
-from pytest_pbe.report import write_reports
+from pytest_pbe.report import emit_terminal_extras, write_reports
 from pytest_pbe.report.terminal import write_checklist
 from pytest_pbe.session import SessionFacts
 
@@ -87,12 +87,36 @@ class Verifier:
         verifier = cls(config, checks, settings)
         config.stash[VERIFIER_KEY] = verifier
         config.pluginmanager.register(verifier, "pbe-verifier")
+        verifier._start_measurements()
         for check in verifier.enabled():
             if verifier.is_worker:
                 verifier._guard(check, lambda c=check: c.configure_worker(config))
             else:
                 verifier._guard(check, lambda c=check: c.configure(config, settings))
         return verifier
+
+    def _start_measurements(self) -> None:
+        """Shared measurements run once, for every enabled item that reads them."""
+        if any("coverage" in c.needs for c in self.enabled()):
+            from pytest_pbe.measure.coverage import COVERAGE_MEASUREMENT, CoverageMeasurement
+
+            measurement = CoverageMeasurement(self.config, self.settings)
+            self.ctx.stash[COVERAGE_MEASUREMENT] = measurement
+            if self.is_worker:
+                measurement.configure_worker()
+            else:
+                measurement.configure()
+
+    def _stop_measurements(self) -> None:
+        from pytest_pbe.measure.coverage import COVERAGE_MEASUREMENT
+
+        measurement = self.ctx.stash.get(COVERAGE_MEASUREMENT, None)
+        if measurement is not None:
+            with contextlib.suppress(Exception):  # clean-up must not mask the verdict
+                measurement.stop()
+
+    def pytest_unconfigure(self) -> None:
+        self._stop_measurements()
 
     def enabled(self) -> Iterator[Check]:
         return (c for c in self.checks if c.id in self.settings.checks)
@@ -163,6 +187,7 @@ class Verifier:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.report is None:
             return
+        emit_terminal_extras(terminalreporter, self.report, self.settings, self.config)
         write_checklist(
             terminalreporter,
             self.report,

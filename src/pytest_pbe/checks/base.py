@@ -32,6 +32,8 @@ class Check:
     id: ClassVar[str]
     title: ClassVar[str]
     default_required: ClassVar[bool] = True
+    #: Shared session measurements this item reads ("coverage"); started only if needed.
+    needs: ClassVar[frozenset[str]] = frozenset()
 
     def configure(self, config: pytest.Config, settings: Settings) -> None:
         """Prepare before collection (controller or single process)."""

@@ -28,3 +28,12 @@ def write_reports(report: Report, settings: Settings, config: pytest.Config) -> 
             failures.append(str(exc))
     if failures:
         raise ReportWriteError("; ".join(failures))
+
+
+def emit_terminal_extras(
+    terminalreporter: pytest.TerminalReporter,
+    report: Report,
+    settings: Settings,
+    config: pytest.Config,
+) -> None:
+    """Output that belongs on stdout beside the checklist (CI annotations)."""

@@ -1,0 +1,1 @@
+"""Measurements taken during the test session and shared by several items."""
