@@ -1,0 +1,261 @@
+"""Which revision new code is measured against: option/env, CI, then the default branch.
+
+In shallow CI checkouts the base or the merge-base may be missing; we deepen step by step
+(never ``--depth`` on a complete clone) and, failing that, say exactly how to fix the job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from pytest_pbe.errors import GitError
+from pytest_pbe.git.models import BaseRevision
+from pytest_pbe.git.runner import FETCH_TIMEOUT, Repository, UnsafeRevisionError
+
+DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
+DEEPEN_STEPS: tuple[int | None, ...] = (50, 200, 1000, None)  # None: --unshallow
+_ZERO_SHA = "0" * 40
+_FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
+
+SHALLOW_FIX = (
+    "fetch the full history: `fetch-depth: 0` for actions/checkout, `GIT_DEPTH: 0` for "
+    "GitLab CI, or `git fetch --unshallow` locally"
+)
+
+
+def resolve_base(
+    repo: Repository,
+    *,
+    explicit: str | None,
+    explicit_source: str = "option",
+    environ: Mapping[str, str],
+    allow_fetch: bool = True,
+) -> BaseRevision:
+    """Find the base revision and its merge-base with HEAD; GitError (one line) if we can't."""
+    head = repo.head_sha()
+    if explicit is not None and explicit.strip():
+        return _resolve(repo, [explicit.strip()], explicit_source, head, allow_fetch)
+    env_base = environ.get("PBE_BASE", "").strip()
+    if env_base:
+        return _resolve(repo, [env_base], "env:PBE_BASE", head, allow_fetch)
+    ci = ci_candidates(repo, environ, head)
+    if ci is not None:
+        refs, source = ci
+        return _resolve(repo, refs, source, head, allow_fetch)
+    for ref in DEFAULT_BRANCHES:
+        sha = repo.verify_commit(ref)
+        if sha is not None:
+            merge_base = _merge_base(repo, ref, sha, head, allow_fetch)
+            return BaseRevision(ref=ref, sha=sha, merge_base=merge_base, source="default-branch")
+    raise GitError(
+        "cannot find a base revision to measure new code from: none of "
+        f"{', '.join(DEFAULT_BRANCHES)} exists; pass --pbe-base <ref> or set PBE_BASE"
+    )
+
+
+def check_revision(ref: str) -> None:
+    """Refuse revisions git could read as an option (or that cannot be an argument at all)."""
+    if ref.startswith("-"):
+        raise UnsafeRevisionError(
+            f"refusing base revision {ref!r}: it starts with '-' and would be read as an "
+            "option; pass a branch, tag or commit sha"
+        )
+    if any(ord(c) < 32 for c in ref):
+        raise UnsafeRevisionError(
+            f"refusing base revision {ref!r}: it contains control characters; "
+            "pass a branch, tag or commit sha"
+        )
+
+
+def ci_candidates(
+    repo: Repository, environ: Mapping[str, str], head: str
+) -> tuple[list[str], str] | None:
+    """The base the CI system says this build is about, as refs to try in order."""
+    github = _github(repo, environ, head)
+    if github is not None:
+        return github
+    sha = environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA", "").strip()
+    if sha:
+        return [sha], "gitlab"
+    for var, source in (("SYSTEM_PULLREQUEST_TARGETBRANCH", "azure"), ("CHANGE_TARGET", "jenkins")):
+        branch = environ.get(var, "").strip()
+        if branch:
+            branch = branch.removeprefix("refs/heads/")
+            return [f"origin/{branch}", branch], source
+    ref = environ.get("PRE_COMMIT_FROM_REF", "").strip()
+    if ref:
+        return [ref], "pre-commit"
+    return None
+
+
+def _github(
+    repo: Repository, environ: Mapping[str, str], head: str
+) -> tuple[list[str], str] | None:
+    event = environ.get("GITHUB_EVENT_NAME", "")
+    if event not in ("pull_request", "pull_request_target", "merge_group", "push"):
+        return None
+    path = environ.get("GITHUB_EVENT_PATH", "")
+    if not path:
+        return None
+    payload = _load_event(path)
+    if event == "push":
+        before = _dig(payload, "before")
+        return ([before], "github:push") if before and before != _ZERO_SHA else None
+    if event == "merge_group":
+        base_sha = _dig(payload, "merge_group", "base_sha")
+        return ([base_sha], "github:merge_group") if base_sha else None
+    # actions/checkout builds refs/pull/N/merge: a two-parent merge of the PR into its base.
+    # Its first parent is the base the PR was merged onto, newer than base.sha maybe.
+    parents = raw_parents(repo, head)
+    pr_head = _dig(payload, "pull_request", "head", "sha")
+    if len(parents) == 2 and (environ.get("GITHUB_SHA") == head or pr_head == parents[1]):
+        return [parents[0]], "github:pull_request"
+    base_sha = _dig(payload, "pull_request", "base", "sha")
+    return ([base_sha], "github:pull_request") if base_sha else None
+
+
+def _load_event(path: str) -> Mapping[str, object]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise GitError(
+            f"cannot read the GitHub event payload at {path} ({reason}); "
+            "pass --pbe-base <ref> to name the base yourself"
+        ) from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _dig(data: Mapping[str, object], *keys: str) -> str | None:
+    node: object = data
+    for key in keys:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node.strip() if isinstance(node, str) and node.strip() else None
+
+
+def raw_parents(repo: Repository, sha: str) -> list[str]:
+    """Parents as recorded in the commit object (a shallow graft would hide them)."""
+    out = repo.run("cat-file", "commit", sha)
+    header = out.split(b"\n\n", 1)[0]
+    return [ln[7:].decode("ascii") for ln in header.split(b"\n") if ln.startswith(b"parent ")]
+
+
+def _resolve(
+    repo: Repository, refs: list[str], source: str, head: str, allow_fetch: bool
+) -> BaseRevision:
+    for ref in refs:
+        check_revision(ref)
+    for ref in refs:
+        sha = repo.verify_commit(ref)
+        if sha is not None:
+            return BaseRevision(ref, sha, _merge_base(repo, ref, sha, head, allow_fetch), source)
+    ref = refs[0]
+    was_shallow = repo.is_shallow()
+    sha = _fetch_missing(repo, refs, head, allow_fetch)
+    if sha is None:
+        shown = " or ".join(repr(r) for r in refs)
+        if repo.is_shallow():
+            raise GitError(
+                f"base revision {shown} (from {source}) is not in this shallow clone"
+                f"{_no_fetch_note(allow_fetch)}; {SHALLOW_FIX}"
+            )
+        deepened = ", not even after fetching its full history" if was_shallow else ""
+        raise GitError(
+            f"base revision {shown} (from {source}) does not exist in {repo.root}{deepened}; "
+            "pass an existing branch, tag or sha with --pbe-base, or fetch it first"
+        )
+    for ref in refs:
+        sha = repo.verify_commit(ref)
+        if sha is not None:
+            break
+    assert sha is not None  # noqa: S101 - _fetch_missing returned a verified sha
+    return BaseRevision(ref, sha, _merge_base(repo, ref, sha, head, allow_fetch), source)
+
+
+def _no_fetch_note(allow_fetch: bool) -> str:
+    return "" if allow_fetch else " and fetching is switched off"
+
+
+def _remote(repo: Repository) -> str | None:
+    remotes = repo.remotes()
+    if "origin" in remotes:
+        return "origin"
+    return remotes[0] if len(remotes) == 1 else None
+
+
+def _fetch_missing(repo: Repository, refs: list[str], head: str, allow_fetch: bool) -> str | None:
+    """Fetch what is needed for one of ``refs`` to exist; its sha, or None."""
+    remote = _remote(repo)
+    if not allow_fetch or remote is None:
+        return None
+    shallow = repo.is_shallow()
+    depth = ("--depth=50",) if shallow else ()  # never --depth on a complete clone
+    for ref in refs:
+        prefix = f"{remote}/"
+        if ref.startswith(prefix) and len(ref) > len(prefix):
+            branch = ref[len(prefix) :]
+            spec = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
+            if _fetch(repo, *depth, remote, spec) and (sha := repo.verify_commit(ref)):
+                return sha
+        elif (
+            _FULL_SHA.fullmatch(ref)
+            and _fetch(repo, *depth, remote, ref)
+            and (sha := repo.verify_commit(ref))
+        ):
+            return sha
+    if shallow:  # an abbreviated sha or a name we cannot fetch: it may be deeper in history
+        for step in DEEPEN_STEPS:
+            _deepen(repo, remote, step, head)
+            for ref in refs:
+                if sha := repo.verify_commit(ref):
+                    return sha
+            if not repo.is_shallow():
+                break
+    return None
+
+
+def _merge_base(repo: Repository, ref: str, sha: str, head: str, allow_fetch: bool) -> str:
+    steps = iter(DEEPEN_STEPS)
+    while True:
+        proc = repo.run_process("merge-base", sha, head)
+        if proc.returncode == 0:
+            return proc.stdout.decode("ascii").strip()
+        if proc.returncode != 1 or proc.stderr.strip():
+            repo.run("merge-base", sha, head)  # raises with git's own message
+        remote = _remote(repo)
+        if not repo.is_shallow():
+            break
+        step = next(steps, "done")
+        if not allow_fetch or remote is None or step == "done":
+            raise GitError(
+                f"no merge-base of {ref!r} and HEAD in this shallow clone"
+                f"{_no_fetch_note(allow_fetch)}; {SHALLOW_FIX}"
+            )
+        assert not isinstance(step, str)  # noqa: S101 - narrowed by the check above
+        _deepen(repo, remote, step, head, sha)
+    raise GitError(
+        f"{ref!r} and HEAD have no common ancestor (unrelated histories); "
+        "pass a base on the branch this one grew from with --pbe-base"
+    )
+
+
+def _deepen(repo: Repository, remote: str, step: int | None, *wants: str) -> None:
+    how = "--unshallow" if step is None else f"--deepen={step}"
+    # Asking for HEAD (and the base) by sha deepens their histories even when they are not
+    # on a fetched branch (refs/pull/N/merge); servers that refuse shas get the default.
+    if _fetch(repo, how, remote, *wants) or _fetch(repo, how, remote):
+        return
+    raise GitError(f"git fetch {how} {remote} failed; {SHALLOW_FIX}")
+
+
+def _fetch(repo: Repository, *args: str) -> bool:
+    proc = repo.run_process(
+        "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head", *args,
+        timeout=FETCH_TIMEOUT,
+    )  # fmt: skip
+    return proc.returncode == 0
