@@ -389,3 +389,17 @@ def test_shallow_base_that_exists_nowhere(upstream: tuple[GitRepo, str], tmp_pat
     with pytest.raises(GitError, match="not even after fetching its full history") as info:
         resolve_base(discover(clone), explicit="2" * 40, environ={})
     assert "\n" not in str(info.value)
+
+
+def test_complete_clone_fetches_missing_remote_branch_without_depth(
+    feature: GitRepo, tmp_path: Path
+) -> None:
+    clone = GitRepo(tmp_path / "clone")
+    feature.git("clone", "-q", "--no-local", str(feature.path), str(clone.path))
+    feature.git("branch", "release", "main")  # appears upstream after the clone was made
+    r = discover(clone)
+    with pytest.raises(GitError, match="does not exist"):
+        resolve_base(r, explicit="origin/release", environ={}, allow_fetch=False)
+    base = resolve_base(r, explicit="origin/release", environ={})
+    assert base.sha == feature.sha("main")
+    assert not r.is_shallow()  # no --depth on a complete clone

@@ -9,7 +9,12 @@ import pytest
 from conftest import GitRepo, make_repo
 from pytest_pbe.errors import ParseError
 from pytest_pbe.git import ChangeSet, Classifier, Repository, collect_changes
-from pytest_pbe.git.diff import parse_raw_z, parse_unified_zero, text_line_count
+from pytest_pbe.git.diff import (
+    file_line_count,
+    parse_raw_z,
+    parse_unified_zero,
+    text_line_count,
+)
 
 BASE = "".join(f"line {i}\n" for i in range(1, 11))
 
@@ -383,3 +388,27 @@ def test_works_from_a_subdirectory_cwd(repo: GitRepo, monkeypatch: pytest.Monkey
     repo.write("top.py", "a\n")
     monkeypatch.chdir(repo.path / "src")
     assert [f.path for f in changes(repo).files] == ["src/new.py", "top.py"]
+
+
+@pytest.mark.parametrize(
+    ("data", "count"),
+    [(b"", 0), (b"a", 1), (b"a\n", 1), (b"a\nb", 2), (b"x" * 9000 + b"\n" * 3, 3)],
+)
+def test_file_line_count(tmp_path: Path, data: bytes, count: int) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    assert file_line_count(path) == count == text_line_count(data)
+
+
+def test_file_line_count_binary(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 7000 + b"\0")
+    assert file_line_count(path) is None
+    path.write_bytes(b"x" * 9000 + b"\0")  # beyond git's sniffing window: text
+    assert file_line_count(path) == 1
+
+
+def test_file_line_count_chunk_boundary(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"a\n" * 600_000 + b"tail")
+    assert file_line_count(path) == 600_001

@@ -225,8 +225,8 @@ def _merge_base(repo: Repository, ref: str, sha: str, head: str, allow_fetch: bo
         proc = repo.run_process("merge-base", sha, head)
         if proc.returncode == 0:
             return proc.stdout.decode("ascii").strip()
-        if proc.returncode != 1 or proc.stderr.strip():
-            repo.run("merge-base", sha, head)  # raises with git's own message
+        if proc.returncode != 1:
+            raise repo.error(("merge-base",), proc.stderr)
         remote = _remote(repo)
         if not repo.is_shallow():
             break

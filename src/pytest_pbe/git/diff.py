@@ -11,6 +11,7 @@ import re
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from pytest_pbe.errors import ParseError
 from pytest_pbe.git.classify import Classifier, path_selected
@@ -198,6 +199,20 @@ def text_line_count(data: bytes) -> int | None:
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
+def file_line_count(path: Path) -> int | None:
+    """``text_line_count`` of a file, read in chunks so a huge untracked file costs no memory."""
+    count, last = 0, b""
+    with path.open("rb") as fh:
+        chunk = fh.read(_BINARY_SNIFF)
+        if b"\0" in chunk:
+            return None
+        while chunk:
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+            chunk = fh.read(1 << 20)
+    return count + (1 if last not in (b"", b"\n") else 0)
+
+
 def untracked_paths(repo: Repository) -> list[str]:
     """Untracked, not ignored files (what ``git status`` would list), repo-relative."""
     out = repo.run("ls-files", "-z", "--others", "--exclude-standard", "--full-name")
@@ -215,10 +230,9 @@ def untracked_changes(
             info = full.lstat()
             if not stat.S_ISREG(info.st_mode):  # symlinks, fifos, sockets: no lines
                 continue
-            data = full.read_bytes()
+            count = file_line_count(full)
         except OSError:
             continue  # removed or unreadable since git listed it: nothing to measure
-        count = text_line_count(data)
         if not count:
             continue
         changes.append(
@@ -237,12 +251,10 @@ def is_dirty(repo: Repository, untracked: Sequence[str]) -> bool:
     """True when the index or working tree differs from HEAD, or untracked files exist."""
     if untracked:
         return True
-    proc = repo.run_process(
-        "diff", "--quiet", "--no-ext-diff", "--no-textconv", "HEAD", "--",
-        config=repo.filter_overrides,
-    )  # fmt: skip
+    args = ("diff", "--quiet", "--no-ext-diff", "--no-textconv", "HEAD", "--")
+    proc = repo.run_process(*args, config=repo.filter_overrides)
     if proc.returncode not in (0, 1):
-        repo.run("diff", "--quiet", "HEAD", "--")  # re-run to raise with git's message
+        raise repo.error(args, proc.stderr)
     return proc.returncode == 1
 
 

@@ -170,7 +170,7 @@ class Repository:
         """stdout of ``git <args>``; GitError (one line) on failure unless ``check`` is off."""
         proc = self.run_process(*args, input=input, config=config, timeout=timeout)
         if check and proc.returncode != 0:
-            raise GitError(explain_failure(args, proc.stderr, self.root))
+            raise self.error(args, proc.stderr)
         return proc.stdout
 
     def run_process(
@@ -182,6 +182,10 @@ class Repository:
     ) -> subprocess.CompletedProcess[bytes]:
         """The finished process, for callers that need the exit status."""
         return _git(self.root, args, config=config, input=input, timeout=timeout)
+
+    def error(self, args: tuple[str, ...], stderr: bytes) -> GitError:
+        """The one-line GitError for a failed ``git <args>`` (for callers of run_process)."""
+        return GitError(explain_failure(args, stderr, self.root))
 
     def is_shallow(self) -> bool:
         return self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
@@ -211,7 +215,7 @@ class Repository:
         names: set[str] = set()
         for key in proc.stdout.split(b"\0"):
             name = os.fsdecode(key)
-            if name.count(".") >= 2:
+            if name.count(".") >= 2 and "=" not in name:
                 names.add(name[len("filter.") : name.rindex(".")])
         args: list[str] = []
         for name in sorted(names):
