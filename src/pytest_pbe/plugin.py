@@ -21,6 +21,15 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # Like pytest-cov: coverage must be running before conftest files import the project.
+    if early_config.known_args_namespace.pbe_verify or early_config.getini("pbe_verify"):
+        from pytest_pbe.measure.coverage import start_early
+
+        start_early(early_config)
+
+
 @pytest.hookimpl(trylast=True)  # after conftests and other plugins have registered theirs
 def pytest_configure(config: pytest.Config) -> None:
     if not (config.getoption("pbe_verify") or config.getini("pbe_verify")):

@@ -1,26 +1,56 @@
 """Coverage measured in the session: shared by the coverage, tdd and errors items.
 
-(API stub: the coverage issue fills it in.)
+Two sources, never both at once:
+
+* pytest-cov, when it is active (``--cov``): its own ``Coverage`` object is read through
+  its controller after pytest-cov has stopped and combined it (pytest-cov finishes at the
+  end of ``pytest_runtestloop``, before the items are judged). Starting a second collector
+  beside it would break pytest-cov, so we never do.
+* otherwise our own ``coverage.Coverage``: started in ``pytest_load_initial_conftests``
+  (like pytest-cov) so that the project's imports from conftest files are seen, with the
+  project's own coverage configuration (``.coveragerc``, ``setup.cfg``, ``tox.ini``,
+  ``pyproject.toml``), its data kept in memory (the project's ``.coverage`` file is never
+  touched), and collected from pytest-xdist workers through ``workeroutput``.
+
+Per-test contexts (the node id of the test that ran a line) are recorded when the ``tdd``
+item is on; otherwise the faster ``sys.monitoring`` core is used where coverage.py can use
+it for the project's options (Python 3.12+, and 3.14+ for branch coverage).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_pbe.errors import PbeError
 
 if TYPE_CHECKING:
+    import coverage
+    from coverage.data import CoverageData
+
     from pytest_pbe.config import Settings
+
+#: What a pytest-xdist worker sends back in ``workeroutput``: its data, serialised.
+WORKER_OUTPUT_KEY = "pbe_coverage_data"
+#: coverage.py warnings that are noise in a pytest session (pytest-cov silences them too).
+_QUIET = ("no-data-collected", "module-not-imported", "module-not-measured", "no-sysmon")
 
 
 @dataclass(frozen=True)
 class FileCoverage:
-    """coverage.py's analysis of one file, in that file's own line numbers."""
+    """coverage.py's analysis of one file, in that file's own line numbers.
+
+    ``statements``, ``excluded`` and ``missing`` are coverage.py's own analysis (multi-line
+    statements are keyed by their first line, as coverage.py reports them). A file that was
+    never measured has ``measured=False``, a ``reason``, and every statement missing.
+    """
 
     path: Path  # absolute
     measured: bool  # False: never imported / outside source; then ``reason`` says why
@@ -29,21 +59,215 @@ class FileCoverage:
     excluded: frozenset[int] = frozenset()
     missing: frozenset[int] = frozenset()
     # Branch coverage: source line -> destinations never taken (empty without branch=True).
+    # A negative destination is an exit from the code object (coverage.py's convention).
     missing_branches: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     # Multi-line statements: each line -> the first line of its statement.
     statement_starts: Mapping[int, int] = field(default_factory=dict)
     # Per-test contexts where recorded: line -> node ids of the tests that ran it.
     contexts: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    # Branch coverage: branch line -> number of possible destinations (lines with 2+ exits).
+    branches: Mapping[int, int] = field(default_factory=dict)
+    # True when the project's coverage config omits the file on purpose ([run]/[report] omit).
+    omitted: bool = False
+
+    def start_of(self, line: int) -> int:
+        """The first line of the statement that ``line`` belongs to (itself if single-line)."""
+        return self.statement_starts.get(line, line)
 
 
 class MeasuredCoverage:
-    """The session's coverage, read after the test loop."""
+    """The session's coverage, read after the test loop.
 
-    total_percent: float | None = None
+    Files are analysed lazily (``file``) and cached; ``total_percent`` is coverage.py's own
+    total under the project's configuration (what ``coverage report`` would print), computed
+    on first use.
+    """
+
     has_contexts: bool = False  # True when per-test contexts were recorded
 
+    def __init__(
+        self,
+        files: Mapping[Path, FileCoverage] | None = None,
+        *,
+        total_percent: float | Callable[[], float | None] | None = None,
+        has_contexts: bool = False,
+        branch: bool = False,
+        origin: str = "",
+        analyze: Callable[[Path], FileCoverage] | None = None,
+    ) -> None:
+        self._files: dict[Path, FileCoverage] = dict(files or {})
+        self._total = total_percent
+        self.has_contexts = has_contexts
+        self.branch = branch  # True when branch coverage was measured
+        self.origin = origin  # "pytest-cov" or "pytest-pbe": who collected the data
+        self._analyze = analyze
+
+    @property
+    def total_percent(self) -> float | None:
+        """coverage.py's total percent (None when nothing at all was measured)."""
+        if callable(self._total):
+            self._total = self._total()
+        return self._total
+
     def file(self, path: Path) -> FileCoverage:
-        raise PbeError("coverage measurement is not implemented yet")
+        """The analysis of ``path`` (absolute); raises ``PbeError`` if it cannot be analysed."""
+        found = self._files.get(path)
+        if found is None:
+            if self._analyze is None:
+                raise PbeError(f"no coverage analysis for {str(path)!r}")
+            found = self._files[path] = self._analyze(path)
+        return found
+
+
+# --- collectors ------------------------------------------------------------------------------
+
+
+def pytest_cov_plugin(config: pytest.Config) -> Any:
+    """pytest-cov's plugin when it measures this session (``--cov`` without ``--no-cov``)."""
+    plugin = config.pluginmanager.getplugin("_cov")
+    if plugin is None or getattr(plugin, "_disabled", False):
+        return None
+    return plugin
+
+
+def pytest_cov_requested(config: pytest.Config) -> bool:
+    """True when pytest-cov will start its own collector for this command line."""
+    if pytest_cov_plugin(config) is not None:
+        return True
+    options = config.known_args_namespace
+    return bool(getattr(options, "cov_source", None)) and not getattr(options, "no_cov", False)
+
+
+def _sysmon_usable(cov: coverage.Coverage) -> bool:
+    """Whether coverage.py can use ``sys.monitoring`` for these options (else: quietly not)."""
+    from coverage import env
+
+    if not getattr(env.PYBEHAVIOR, "pep669", False):
+        return False
+    if cov.config.branch and not getattr(env.PYBEHAVIOR, "branch_right_left", False):
+        return False
+    if cov.config.timid or cov.config.plugins or cov.config.dynamic_context:
+        return False
+    return not any(c in cov.config.concurrency for c in ("greenlet", "eventlet", "gevent"))
+
+
+class _Collector:
+    """One running ``coverage.Coverage`` of ours, data in memory."""
+
+    def __init__(self, *, contexts: bool) -> None:
+        import coverage
+
+        self.contexts = contexts
+        # config_file=True: the project's .coveragerc / setup.cfg / tox.ini / pyproject.toml.
+        self.cov = coverage.Coverage(data_file=None, config_file=True, auto_data=False)
+        config = self.cov.config
+        config.disable_warnings = [*config.disable_warnings, *_QUIET]
+        user_core = config.core  # [run] core or COVERAGE_CORE: the user's choice wins
+        if contexts:
+            config.dynamic_context = None  # we switch contexts per test ourselves
+            if user_core is None:
+                config.core = "ctrace"  # sys.monitoring cannot record dynamic contexts
+        elif user_core is None and _sysmon_usable(self.cov):
+            config.core = "sysmon"
+        self.core = config.core or "default"
+        self.cov.start()
+        self.running = True
+
+    def stop(self) -> None:
+        if self.running:
+            self.running = False
+            self.cov.stop()
+
+    def data(self) -> CoverageData:
+        self.stop()
+        return self.cov.get_data()
+
+    def switch(self, context: str) -> None:
+        if self.running and self.contexts:
+            self.cov.switch_context(context)
+
+
+_EARLY = pytest.StashKey[_Collector]()
+
+
+class _EarlyGuard:
+    """Stops the early collector at session start when no item adopted it."""
+
+    def __init__(self, collector: _Collector) -> None:
+        self.collector = collector
+        self.adopted = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self) -> None:
+        if not self.adopted:
+            self.collector.stop()
+
+
+_GUARD = pytest.StashKey[_EarlyGuard]()
+
+
+def start_early(config: pytest.Config) -> None:
+    """``pytest_load_initial_conftests`` under ``--pbe-verify``: see the project's imports.
+
+    Never when pytest-cov will measure (two collectors at once break pytest-cov). Per-test
+    contexts are wanted by default; ``CoverageMeasurement.configure`` swaps to a faster
+    collector if the session turns out not to need them.
+    """
+    if pytest_cov_requested(config):
+        return
+    collector = _Collector(contexts=True)
+    guard = _EarlyGuard(collector)
+    config.stash[_EARLY] = collector
+    config.stash[_GUARD] = guard
+    config.pluginmanager.register(guard, "pbe-coverage-early")
+    config.add_cleanup(collector.stop)
+
+
+class _ContextSwitcher:
+    """Labels what each test runs (setup, call and teardown) with its node id."""
+
+    def __init__(self, measurement: CoverageMeasurement) -> None:
+        self.measurement = measurement
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
+        collector = self.measurement.collector
+        if collector is not None:
+            collector.switch(item.nodeid)
+        try:
+            return (yield)
+        finally:
+            if collector is not None:
+                collector.switch("")
+
+
+class _ControllerHooks:
+    """pytest-xdist controller side: receive each worker's data when it goes down."""
+
+    def __init__(self, measurement: CoverageMeasurement) -> None:
+        self.measurement = measurement
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        worker = str(getattr(node, "workerinput", {}).get("workerid", node))
+        blob = output.get(WORKER_OUTPUT_KEY)
+        if isinstance(blob, bytes):
+            self.measurement.worker_data.append(blob)
+        else:
+            self.measurement.lost_workers.append(worker)
+
+
+class _WorkerHooks:
+    """pytest-xdist worker side: send the data to the controller at session finish."""
+
+    def __init__(self, measurement: CoverageMeasurement) -> None:
+        self.measurement = measurement
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        output = getattr(session.config, "workeroutput", None)
+        if output is not None:
+            output[WORKER_OUTPUT_KEY] = self.measurement.merged_data().dumps()
 
 
 class CoverageMeasurement:
@@ -52,18 +276,321 @@ class CoverageMeasurement:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
+        #: Per-test contexts are recorded for the tdd item (they cost the faster core).
+        self.wants_contexts = "tdd" in settings.checks and settings.tdd != "off"
+        self.collector: _Collector | None = None
+        self.earlier: list[CoverageData] = []  # data of a swapped-out early collector
+        self.worker_data: list[bytes] = []
+        self.lost_workers: list[str] = []
+        self._pytest_cov: Any = None
+        self._result: MeasuredCoverage | None = None
+
+    def _start(self) -> None:
+        early = self.config.stash.get(_EARLY, None)
+        guard = self.config.stash.get(_GUARD, None)
+        if early is not None and early.running and early.contexts == self.wants_contexts:
+            self.collector = early
+        else:
+            if early is not None:  # keep what it saw of the imports, then change collector
+                self.earlier.append(early.data())
+            self.collector = _Collector(contexts=self.wants_contexts)
+            self.config.add_cleanup(self.collector.stop)
+        if guard is not None:
+            guard.adopted = True
+        if self.wants_contexts:
+            self.config.pluginmanager.register(_ContextSwitcher(self), "pbe-coverage-contexts")
 
     def configure(self) -> None:
         """Start collecting (or attach to pytest-cov) on the controller / single process."""
+        self._pytest_cov = pytest_cov_plugin(self.config)
+        if self._pytest_cov is not None:
+            return
+        self._start()
+        self.config.pluginmanager.register(_ControllerHooks(self), "pbe-coverage-controller")
 
     def configure_worker(self) -> None:
         """Inside a pytest-xdist worker."""
+        if pytest_cov_plugin(self.config) is not None:
+            return  # pytest-cov's worker collects; its controller combines
+        self._start()
+        self.config.pluginmanager.register(_WorkerHooks(self), "pbe-coverage-worker")
+
+    def merged_data(self) -> CoverageData:
+        """Our collector's data, with the early collector's and the workers' merged in."""
+        from coverage.data import CoverageData
+
+        if self.collector is None:
+            raise PbeError("coverage collector was never started in this process")
+        data = self.collector.data()
+        for earlier in self.earlier:
+            data.update(earlier)
+        for blob in self.worker_data:
+            received = CoverageData(no_disk=True)
+            received.loads(blob)
+            data.update(received)
+        self.earlier.clear()
+        self.worker_data.clear()
+        return data
 
     def result(self) -> MeasuredCoverage:
-        raise PbeError("coverage measurement is not implemented yet")
+        if self._result is None:
+            try:
+                self._result = self._measure()
+            except PbeError:
+                raise
+            except Exception as exc:  # coverage.py's own errors: wrapped, never a pass
+                raise PbeError(f"coverage measurement failed: {type(exc).__name__}: {exc}") from exc
+        return self._result
+
+    def _measure(self) -> MeasuredCoverage:
+        if self._pytest_cov is not None:
+            return self._from_pytest_cov(self._pytest_cov)
+        if self.lost_workers:
+            raise PbeError(
+                "coverage data from pytest-xdist worker(s) "
+                + ", ".join(repr(w) for w in self.lost_workers)
+                + " never arrived (the worker crashed or was restarted): rerun the session"
+            )
+        data = self.merged_data()
+        collector = self.collector
+        if collector is None:  # merged_data raised already; kept for the type checker
+            raise PbeError("coverage collector was never started in this process")
+        return _measured(collector.cov, data, contexts=collector.contexts, origin="pytest-pbe")
+
+    def _from_pytest_cov(self, plugin: Any) -> MeasuredCoverage:
+        controller = getattr(plugin, "cov_controller", None)
+        cov = getattr(controller, "cov", None)
+        if cov is None:
+            raise PbeError("pytest-cov is active but has no coverage data (was it disabled?)")
+        combining = getattr(controller, "combining_cov", cov)
+        if combining is not cov:
+            raise PbeError("pytest-cov has not combined its data yet: cannot judge coverage")
+        options = getattr(plugin, "options", None)
+        contexts = getattr(options, "cov_context", None) == "test"
+        cov_source = getattr(options, "cov_source", None)
+        total = getattr(plugin, "cov_total", None)
+        return _measured(
+            cov,
+            cov.get_data(),
+            contexts=contexts,
+            origin="pytest-cov",
+            total=float(total) if isinstance(total, (int, float)) else None,
+            cli_source=list(cov_source) if cov_source else None,
+        )
 
     def stop(self) -> None:
         """Release the collector (always called)."""
+        if self.collector is not None:
+            self.collector.stop()
 
 
 COVERAGE_MEASUREMENT = pytest.StashKey[CoverageMeasurement]()
+
+
+# --- analysis -------------------------------------------------------------------------------
+
+
+def _section(cov: coverage.Coverage, name: str) -> str:
+    """How the user spells ``[run]`` in the configuration file coverage.py read."""
+    config_file = str(getattr(cov.config, "config_file", "") or "")
+    base = Path(config_file).name
+    if base == "pyproject.toml":
+        return f"[tool.coverage.{name}]"
+    if base in ("setup.cfg", "tox.ini"):
+        return f"[coverage:{name}]"
+    return f"[{name}]"
+
+
+def _total(cov: coverage.Coverage) -> float | None:
+    from coverage.exceptions import NoDataError
+
+    try:
+        return float(cov.report(file=io.StringIO()))
+    except NoDataError:
+        return None
+
+
+def _measured(
+    cov: coverage.Coverage,
+    data: CoverageData,
+    *,
+    contexts: bool,
+    origin: str,
+    total: float | None = None,
+    cli_source: list[str] | None = None,
+) -> MeasuredCoverage:
+    analyzer = _Analyzer(cov, data, contexts=contexts, cli_source=cli_source)
+    return MeasuredCoverage(
+        total_percent=total if total is not None else (lambda: _total(cov)),
+        has_contexts=contexts,
+        branch=data.has_arcs(),
+        origin=origin,
+        analyze=analyzer.analyze,
+    )
+
+
+class _LazyContexts(Mapping[int, frozenset[str]]):
+    """line -> node ids, read from the data only when a consumer looks."""
+
+    def __init__(self, load: Callable[[], dict[int, frozenset[str]]]) -> None:
+        self._load: Callable[[], dict[int, frozenset[str]]] | None = load
+        self._data: dict[int, frozenset[str]] = {}
+
+    def _loaded(self) -> dict[int, frozenset[str]]:
+        if self._load is not None:
+            self._data, self._load = self._load(), None
+        return self._data
+
+    def __getitem__(self, key: int) -> frozenset[str]:
+        return self._loaded()[key]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+
+def _node_id(context: str, static: str) -> str:
+    """Our contexts are node ids; pytest-cov's are ``nodeid|setup/run/teardown``."""
+    if static and context.startswith(static + "|"):
+        context = context[len(static) + 1 :]
+    elif context == static:
+        return ""
+    head, sep, tail = context.rpartition("|")
+    return head if sep and tail in ("setup", "run", "teardown") else context
+
+
+class _Analyzer:
+    def __init__(
+        self,
+        cov: coverage.Coverage,
+        data: CoverageData,
+        *,
+        contexts: bool,
+        cli_source: list[str] | None,
+    ) -> None:
+        self.cov = cov
+        self.data = data
+        self.contexts = contexts
+        self.cli_source = cli_source
+        self.static = str(cov.config.context or "")
+        self.measured: dict[str, str] = {}  # realpath -> the name in the data
+        for name in data.measured_files():
+            if data.lines(name):  # coverage.py "touches" unimported source files: not run
+                self.measured[os.path.realpath(name)] = name
+        self._omit: Any = None
+        self._include: Any = None
+        self._source: list[str] | None = None
+
+    def analyze(self, path: Path) -> FileCoverage:
+        from coverage.exceptions import CoverageException
+        from coverage.python import PythonFileReporter
+
+        real = os.path.realpath(path)
+        if not Path(real).is_file():
+            raise PbeError(f"cannot analyse coverage of {str(path)!r}: no such file")
+        name = self.measured.get(real)
+        reporter = PythonFileReporter(name or real, self.cov)
+        try:
+            # Private, but coverage.py's own reporters use it: one parse gives statements,
+            # exclusions and the missing branch destinations (analysis2 has no branches).
+            analysis = self.cov._analyze(name or real, file_reporter=reporter)
+            starts = reporter.multiline_map()
+        except (CoverageException, SyntaxError, OSError, ValueError) as exc:
+            raise PbeError(f"coverage.py cannot analyse {str(path)!r}: {exc}") from exc
+        statements = frozenset(analysis.statements)
+        missing: frozenset[int] = frozenset(analysis.missing) if name else statements
+        missing_branches: dict[int, tuple[int, ...]] = {}
+        branches: dict[int, int] = {}
+        if analysis.has_arcs:
+            branches = {ln: n for ln, n in analysis.exit_counts.items() if n > 1}
+            missing_branches = {
+                ln: tuple(sorted(dests)) for ln, dests in analysis.missing_branch_arcs().items()
+            }
+        reason, omitted = ("", False) if name else self._why_unmeasured(real)
+        contexts: Mapping[int, frozenset[str]] = {}
+        if name and self.contexts:
+            contexts = _LazyContexts(lambda: self._contexts(name, starts))
+        return FileCoverage(
+            path=Path(path),
+            measured=name is not None,
+            reason=reason,
+            statements=statements,
+            excluded=frozenset(analysis.excluded),
+            missing=missing,
+            missing_branches=missing_branches,
+            statement_starts={k: v for k, v in starts.items() if k != v},
+            contexts=contexts,
+            branches=branches,
+            omitted=omitted,
+        )
+
+    def _contexts(self, name: str, starts: Mapping[int, int]) -> dict[int, frozenset[str]]:
+        merged: dict[int, set[str]] = {}
+        for line, labels in self.data.contexts_by_lineno(name).items():
+            ids = {n for n in (_node_id(c, self.static) for c in labels) if n}
+            if ids:
+                merged.setdefault(starts.get(line, line), set()).update(ids)
+        return {line: frozenset(ids) for line, ids in merged.items()}
+
+    # --- why a file was not measured ----------------------------------------------------
+    def _matchers(self) -> tuple[Any, Any]:
+        from coverage.files import GlobMatcher, prep_patterns
+
+        if self._omit is None:
+            config = self.cov.config
+            omit = [*(config.run_omit or []), *(config.report_omit or [])]
+            include = [*(config.run_include or []), *(config.report_include or [])]
+            self._omit = GlobMatcher(prep_patterns(omit), "omit") if omit else False
+            self._include = GlobMatcher(prep_patterns(include), "include") if include else False
+        return self._omit, self._include
+
+    def _source_roots(self) -> list[str]:
+        if self._source is None:
+            roots: list[str] = []
+            config = self.cov.config
+            for src in [*(config.source or []), *(config.source_pkgs or [])]:
+                if Path(src).is_dir():
+                    roots.append(os.path.realpath(src))
+                    continue
+                roots.extend(_package_roots(src))
+            self._source = roots
+        return self._source
+
+    def _why_unmeasured(self, real: str) -> tuple[str, bool]:
+        omit, include = self._matchers()
+        if omit and omit.match(real):
+            return f"omitted by {_section(self.cov, 'run')} omit", True
+        config = self.cov.config
+        if config.source or config.source_pkgs:
+            roots = self._source_roots()
+            if not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+                if self.cli_source:
+                    return f"outside the --cov source ({', '.join(self.cli_source)})", False
+                return f"outside {_section(self.cov, 'run')} source", False
+        elif include and not include.match(real):
+            return f"outside {_section(self.cov, 'run')} include", False
+        return "never imported by a test", False
+
+
+def _package_roots(name: str) -> list[str]:
+    """Where an importable package or module named in ``source`` lives (none if unknown)."""
+    import importlib.util
+
+    module = sys.modules.get(name)
+    if module is not None:
+        paths = list(getattr(module, "__path__", []) or [])
+        file = getattr(module, "__file__", None)
+        if paths:
+            return [os.path.realpath(p) for p in paths]
+        return [os.path.realpath(file)] if file else []
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return []
+    if spec is None:
+        return []
+    if spec.submodule_search_locations:
+        return [os.path.realpath(p) for p in spec.submodule_search_locations]
+    return [os.path.realpath(spec.origin)] if spec.origin else []

@@ -1,0 +1,72 @@
+"""Fixtures for the coverage item: committing in the throwaway repo and a pbe run."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def commit(repo: Path) -> Callable[[str], str]:
+    """Commit everything in the repo; returns the new sha."""
+
+    def do(message: str) -> str:
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-q", "-m", message)
+        return _git(repo, "rev-parse", "HEAD")
+
+    return do
+
+
+@pytest.fixture
+def write(repo: Path) -> Callable[[str, str], Path]:
+    """Write a file (dedented source) under the repo, creating directories."""
+    import textwrap
+
+    def do(path: str, text: str) -> Path:
+        target = repo / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return target
+
+    return do
+
+
+RunPbe = Callable[..., tuple[pytest.RunResult, dict[str, Any]]]
+
+
+@pytest.fixture
+def run_pbe(
+    pytester: pytest.Pytester, repo: Path, read_json: Callable[[Path], dict[str, Any]]
+) -> RunPbe:
+    """Run a real pytest session (subprocess) under --pbe-verify; return the coverage item."""
+
+    def do(*args: str, checks: str = "tests,coverage") -> tuple[pytest.RunResult, dict[str, Any]]:
+        report = repo / "r.json"
+        if report.exists():
+            report.unlink()
+        result = pytester.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            "--pbe-verify",
+            "--pbe-checks",
+            checks,
+            "--pbe-report-json",
+            str(report),
+            *args,
+        )
+        data = read_json(report)
+        item = next(c for c in data["checks"] if c["id"] == "coverage")
+        return result, item
+
+    return do
