@@ -154,10 +154,9 @@ def _resolve(
         sha = repo.verify_commit(ref)
         if sha is not None:
             return BaseRevision(ref, sha, _merge_base(repo, ref, sha, head, allow_fetch), source)
-    ref = refs[0]
     was_shallow = repo.is_shallow()
-    sha = _fetch_missing(repo, refs, head, allow_fetch)
-    if sha is None:
+    found = _fetch_missing(repo, refs, head, allow_fetch)
+    if found is None:
         shown = " or ".join(repr(r) for r in refs)
         if repo.is_shallow():
             raise GitError(
@@ -169,11 +168,7 @@ def _resolve(
             f"base revision {shown} (from {source}) does not exist in {repo.root}{deepened}; "
             "pass an existing branch, tag or sha with --pbe-base, or fetch it first"
         )
-    for ref in refs:
-        sha = repo.verify_commit(ref)
-        if sha is not None:
-            break
-    assert sha is not None  # noqa: S101 - _fetch_missing returned a verified sha
+    ref, sha = found
     return BaseRevision(ref, sha, _merge_base(repo, ref, sha, head, allow_fetch), source)
 
 
@@ -188,8 +183,10 @@ def _remote(repo: Repository) -> str | None:
     return remotes[0] if len(remotes) == 1 else None
 
 
-def _fetch_missing(repo: Repository, refs: list[str], head: str, allow_fetch: bool) -> str | None:
-    """Fetch what is needed for one of ``refs`` to exist; its sha, or None."""
+def _fetch_missing(
+    repo: Repository, refs: list[str], head: str, allow_fetch: bool
+) -> tuple[str, str] | None:
+    """Fetch what is needed for one of ``refs`` to exist: that ref and its sha, or None."""
     remote = _remote(repo)
     if not allow_fetch or remote is None:
         return None
@@ -201,46 +198,45 @@ def _fetch_missing(repo: Repository, refs: list[str], head: str, allow_fetch: bo
             branch = ref[len(prefix) :]
             spec = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
             if _fetch(repo, *depth, remote, spec) and (sha := repo.verify_commit(ref)):
-                return sha
+                return ref, sha
         elif (
             _FULL_SHA.fullmatch(ref)
             and _fetch(repo, *depth, remote, ref)
             and (sha := repo.verify_commit(ref))
         ):
-            return sha
+            return ref, sha
     if shallow:  # an abbreviated sha or a name we cannot fetch: it may be deeper in history
         for step in DEEPEN_STEPS:
             _deepen(repo, remote, step, head)
             for ref in refs:
                 if sha := repo.verify_commit(ref):
-                    return sha
+                    return ref, sha
             if not repo.is_shallow():
                 break
     return None
 
 
 def _merge_base(repo: Repository, ref: str, sha: str, head: str, allow_fetch: bool) -> str:
-    steps = iter(DEEPEN_STEPS)
-    while True:
+    """merge-base of ``sha`` and HEAD, deepening a shallow clone step by step if needed."""
+    for step in (0, *DEEPEN_STEPS):  # 0: look before fetching anything
+        if step != 0:
+            remote = _remote(repo)
+            if not allow_fetch or remote is None:
+                break
+            _deepen(repo, remote, step, head, sha)
         proc = repo.run_process("merge-base", sha, head)
         if proc.returncode == 0:
             return proc.stdout.decode("ascii").strip()
         if proc.returncode != 1:
             raise repo.error(("merge-base",), proc.stderr)
-        remote = _remote(repo)
-        if not repo.is_shallow():
-            break
-        step = next(steps, "done")
-        if not allow_fetch or remote is None or step == "done":
+        if not repo.is_shallow():  # complete history: genuinely unrelated
             raise GitError(
-                f"no merge-base of {ref!r} and HEAD in this shallow clone"
-                f"{_no_fetch_note(allow_fetch)}; {SHALLOW_FIX}"
+                f"{ref!r} and HEAD have no common ancestor (unrelated histories); "
+                "pass a base on the branch this one grew from with --pbe-base"
             )
-        assert not isinstance(step, str)  # noqa: S101 - narrowed by the check above
-        _deepen(repo, remote, step, head, sha)
     raise GitError(
-        f"{ref!r} and HEAD have no common ancestor (unrelated histories); "
-        "pass a base on the branch this one grew from with --pbe-base"
+        f"no merge-base of {ref!r} and HEAD in this shallow clone"
+        f"{_no_fetch_note(allow_fetch)}; {SHALLOW_FIX}"
     )
 
 
