@@ -1,0 +1,166 @@
+"""A tool run in the background: one subprocess, started early, collected at the end.
+
+The run writes to anonymous temporary files (never pipes, so a chatty tool cannot block
+on a full pipe while nobody reads), lives in its own process group (so a timeout kills
+the whole tree it started), and never goes through a shell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from pytest_pbe.errors import ToolError
+
+# Variables that would make coverage.py (or pytest-cov) measure the tool itself: a
+# session under ``coverage run`` must not turn mypy into a measured, slowed subprocess.
+_DROPPED_PREFIXES = ("COV_CORE_", "COVERAGE_PROCESS_")
+
+
+def tool_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment a tool gets: the user's, minus coverage's subprocess hooks."""
+    env = {k: v for k, v in environ.items() if not k.startswith(_DROPPED_PREFIXES)}
+    env["NO_COLOR"] = "1"
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    return env
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a finished tool printed, and how it ended."""
+
+    tool: str
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def stderr_lines(self) -> list[str]:
+        return [line.rstrip() for line in self.stderr.splitlines() if line.strip()]
+
+    def first_stderr(self, default: str = "no message") -> str:
+        """The most telling stderr line: the last one of a traceback, else the first."""
+        lines = self.stderr_lines()
+        if not lines:
+            return default
+        if any(line.startswith("Traceback") for line in lines):
+            return lines[-1].strip()
+        return lines[0].strip()
+
+
+class BackgroundRun:
+    """One started tool process; ``collect`` waits for it (up to its deadline)."""
+
+    def __init__(
+        self,
+        tool: str,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        timeout: float,
+        hint: str,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.tool = tool
+        self.argv = tuple(argv)
+        self.cwd = cwd
+        self.timeout = timeout
+        self.hint = hint  # what to do when the tool cannot be started
+        self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115  # closed in _close
+        self._err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        self._started = time.perf_counter()
+        self._result: Completed | ToolError | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            self._proc = subprocess.Popen(
+                self.argv,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=self._out,
+                stderr=self._err,
+                env=tool_environment(os.environ if environ is None else environ),
+                start_new_session=os.name == "posix",
+            )
+        except OSError as exc:
+            self._close()
+            self._result = ToolError(
+                f"{tool} could not be started ({self.argv[0]!r}: {exc.strerror or exc}); {hint}"
+            )
+
+    @property
+    def started(self) -> bool:
+        return self._proc is not None
+
+    @property
+    def seconds(self) -> float | None:
+        """How long the tool ran, once collected."""
+        return self._result.seconds if isinstance(self._result, Completed) else None
+
+    def collect(self) -> Completed:
+        """Wait for the tool; raise ``ToolError`` if it could not start or timed out."""
+        if self._result is None:
+            self._result = self._wait()
+        if isinstance(self._result, ToolError):
+            raise self._result
+        return self._result
+
+    def _wait(self) -> Completed | ToolError:
+        proc = self._proc
+        assert proc is not None  # noqa: S101  # set whenever no result was recorded
+        remaining = self._started + self.timeout - time.perf_counter()
+        try:
+            returncode = proc.wait(timeout=max(remaining, 0.0))
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return ToolError(
+                f"{self.tool} did not finish within {self.timeout:g}s (pbe_tool_timeout) and "
+                f"was stopped; raise pbe_tool_timeout, or run "
+                f"'{self.command_line()}' "
+                "yourself to see why it is slow"
+            )
+        seconds = time.perf_counter() - self._started
+        stdout, stderr = self._read(self._out), self._read(self._err)
+        self._close()
+        return Completed(self.tool, self.argv, returncode, stdout, stderr, seconds)
+
+    def command_line(self, limit: int = 8) -> str:
+        shown = list(self.argv[:limit])
+        if len(self.argv) > limit:
+            shown.append(f"... ({len(self.argv) - limit} more arguments)")
+        return " ".join(shown)
+
+    @staticmethod
+    def _read(handle: IO[bytes]) -> str:
+        handle.seek(0)
+        return handle.read().decode("utf-8", "replace")
+
+    def _close(self) -> None:
+        for handle in (self._out, self._err):
+            with contextlib.suppress(OSError):
+                handle.close()
+
+    def kill(self) -> None:
+        """Stop the tool and everything it started (a no-op once it has ended)."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            self._close()
+            return
+        if os.name == "posix":
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # its own group: start_new_session
+        else:  # pragma: no cover - Windows has no process groups to kill
+            proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+        self._close()
+        if self._result is None:
+            self._result = ToolError(f"{self.tool} was stopped before it finished")
