@@ -192,7 +192,7 @@ def test_outside_github_actions_nothing_is_annotated(
 ) -> None:
     pytester.makepyfile("def test_ok():\n    pass\n")
     probe([{"message": "m", "path": "a.py", "line": 1}])
-    result = pytester.runpytest("--pbe-verify", "--pbe-checks", "tests,probe")
+    result = pytester.runpytest_subprocess("--pbe-verify", "--pbe-checks", "tests,probe")
     assert "::error" not in result.stdout.str()
 
 
@@ -206,5 +206,5 @@ def test_the_off_setting_wins_over_github_actions(
     pytester.makeini("[pytest]\npbe_github_annotations = off\n")
     pytester.makepyfile("def test_ok():\n    pass\n")
     probe([{"message": "m", "path": "a.py", "line": 1}])
-    result = pytester.runpytest("--pbe-verify", "--pbe-checks", "tests,probe")
+    result = pytester.runpytest_subprocess("--pbe-verify", "--pbe-checks", "tests,probe")
     assert "::error" not in result.stdout.str()

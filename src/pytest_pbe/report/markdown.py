@@ -76,7 +76,8 @@ def _item_lines(check: CheckResult) -> list[tuple[bool, list[str]]]:
     ]
     blocks = [(False, head)]
     if check.details:
-        body = html.escape("\n".join(check.details), quote=False)
+        lines = [line for detail in check.details for line in detail.splitlines()]
+        body = html.escape("\n".join(lines), quote=False)
         blocks.append(
             (
                 False,
