@@ -41,6 +41,7 @@ def _coverage(config: pytest.Config, root: Path) -> CoverageLookup | None:
     """Per-file executable/missing lines from the session's coverage, when it was measured."""
     from pytest_pbe.engine import VERIFIER_KEY
     from pytest_pbe.measure.coverage import COVERAGE_MEASUREMENT
+    from pytest_pbe.report.html import LineCoverage
 
     verifier = config.stash.get(VERIFIER_KEY, None)
     if verifier is None or COVERAGE_MEASUREMENT not in verifier.ctx.stash:
@@ -50,14 +51,18 @@ def _coverage(config: pytest.Config, root: Path) -> CoverageLookup | None:
     except PbeError:
         return None
 
-    def lookup(path: str) -> tuple[frozenset[int], frozenset[int]] | None:
+    def lookup(path: str) -> LineCoverage | None:
         try:
             data = measured.file(root / path)
         except Exception:  # noqa: BLE001  # a page without coverage marks beats no page
             return None
         if not data.measured:
             return None
-        return frozenset(data.statements - data.excluded), frozenset(data.missing)
+        return LineCoverage(
+            frozenset(data.statements - data.excluded),
+            frozenset(data.missing),
+            dict(data.statement_starts),
+        )
 
     return lookup
 

@@ -10,7 +10,7 @@ subject or a file name cannot inject anything.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,8 +22,27 @@ from pytest_pbe.report.findings import verdict
 if TYPE_CHECKING:
     from pytest_pbe.git import ChangeSet
 
-#: path -> (executable lines, executable lines never run), or None when not measured.
-CoverageLookup = Callable[[str], "tuple[frozenset[int], frozenset[int]] | None"]
+
+@dataclass(frozen=True)
+class LineCoverage:
+    """One file's measured lines: statements, those never run, and multi-line statements."""
+
+    executable: frozenset[int]
+    missing: frozenset[int]
+    starts: Mapping[int, int] = field(default_factory=dict)  # line -> its statement's first
+
+    def state(self, line: int) -> str | None:
+        """covered / uncovered for a line of an executable statement, else None."""
+        first = self.starts.get(line, line)
+        if first in self.missing:
+            return "uncovered"
+        if first in self.executable:
+            return "covered"
+        return None
+
+
+#: repo-relative path -> its measured lines, or None when the file was not measured.
+CoverageLookup = Callable[[str], "LineCoverage | None"]
 
 MAX_FILE_BYTES = 1024 * 1024  # larger files are listed, not shown
 MAX_ROWS_PER_FILE = 3000
@@ -48,7 +67,8 @@ font-weight:600;font-size:12px;color:#fff}
 .s-skipped{background:#9a6700}
 ul.findings{margin:4px 0 12px;padding-left:20px}
 ul.findings code{background:#f6f8fa;padding:0 3px}
-.code{font:12px/1.5 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;margin:4px 0 12px}
+.scroll{overflow-x:auto;margin:4px 0 12px}
+.code{font:12px/1.5 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .code td{padding:0 6px;white-space:pre;vertical-align:top}
 .code td.n{color:#656d76;text-align:right;width:1%;user-select:none}
 .code td.m{width:1%;font-weight:700}
@@ -73,6 +93,7 @@ class _FileView:
     path: str
     status: str
     new_lines: frozenset[int]
+    kind: str = "source"
     findings: dict[int, list[tuple[str, Finding]]] = field(default_factory=dict)
     uncovered: set[int] = field(default_factory=set)
 
@@ -95,7 +116,7 @@ def render(
         f"<title>pytest-pbe: {_e(verdict(report))}</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f'<h1 class="{"ok" if ok else "bad"}" id="verdict">'
-        f"{'✅' if ok else '❌'} pytest-pbe: {_e(verdict(report))}</h1>",
+        f"{'✓' if ok else '✗'} pytest-pbe: {_e(verdict(report))}</h1>",
         _revision(report),
         _checklist(report),
         _failures(report),
@@ -231,7 +252,7 @@ def _file_views(report: Report, changes: ChangeSet | None) -> dict[str, _FileVie
     views: dict[str, _FileView] = {}
     if changes is not None:
         for change in sorted(changes.files, key=lambda c: c.path):
-            views[change.path] = _FileView(change.path, change.status, change.lines)
+            views[change.path] = _FileView(change.path, change.status, change.lines, change.kind)
     for check in report.checks:
         if check.status is Status.SKIPPED:
             continue
@@ -244,7 +265,7 @@ def _file_views(report: Report, changes: ChangeSet | None) -> dict[str, _FileVie
                     continue  # not a changed file: listed in the findings above
                 view = views[finding.path] = _FileView(finding.path, "", frozenset())
             end = finding.end_line if finding.end_line and finding.end_line >= finding.line else 0
-            if check.id == "coverage" and finding.rule == "uncovered":
+            if finding.rule == "uncovered":
                 view.uncovered.update(range(finding.line, max(end, finding.line) + 1))
             else:
                 view.findings.setdefault(finding.line, []).append((check.id, finding))
@@ -278,7 +299,13 @@ def _files(
     )
     if not views:
         out.append('<p class="muted">no changed files</p>')
-    for view in views.values():
+    kinds = {"source": 0, "test": 1}
+
+    def order(view: _FileView) -> tuple[bool, int, str]:
+        # Files with something to fix first, then sources, tests and the rest, by path.
+        return (not (view.findings or view.uncovered), kinds.get(view.kind, 2), view.path)
+
+    for view in sorted(views.values(), key=order):
         out.append(_file(view, root, coverage, judged))
     out.append("</div>")
     return "\n".join(out)
@@ -304,14 +331,18 @@ def _read(root: Path | None, path: str) -> tuple[list[str] | None, str]:
 def _file(view: _FileView, root: Path | None, coverage: CoverageLookup | None, judged: bool) -> str:
     lines, problem = _read(root, view.path)
     measured = coverage(view.path) if coverage is not None else None
-    executable, missing = measured if measured is not None else (frozenset(), frozenset())
     state: dict[int, str] = {}
     for number in view.new_lines:
-        if number in view.uncovered or number in missing:
+        if number in view.uncovered:
             state[number] = "uncovered"
-        elif measured is not None and number in executable:
-            state[number] = "covered"
-        elif measured is None and judged and _looks_executable(lines, number):
+        elif measured is not None:
+            state[number] = measured.state(number) or "new"
+        elif (
+            coverage is None
+            and judged
+            and view.kind != "other"
+            and _looks_executable(lines, number)
+        ):
             state[number] = "covered"  # the coverage item judged it and did not flag it
         else:
             state[number] = "new"
@@ -328,6 +359,8 @@ def _file(view: _FileView, root: Path | None, coverage: CoverageLookup | None, j
     noted = sum(len(v) for v in view.findings.values())
     if noted:
         described += f", {noted} finding(s)"
+    if coverage is not None and measured is None and view.new_lines and view.kind != "other":
+        described += ", not measured by coverage"
     status = f"{view.status}, " if view.status else ""
     out = [
         f'<details open class="file"><summary><code>{_e(view.path)}</code> '
@@ -345,7 +378,7 @@ def _file(view: _FileView, root: Path | None, coverage: CoverageLookup | None, j
             if 1 <= n <= len(lines)
         }
     )
-    out.append('<table class="code">')
+    out.append('<div class="scroll"><table class="code">')
     previous = 0
     rows = 0
     for number in shown:
@@ -367,7 +400,7 @@ def _file(view: _FileView, root: Path | None, coverage: CoverageLookup | None, j
                 f"<td>{_e(check_id)}: {_e(_finding_text(finding))}</td></tr>"
             )
         previous = number
-    out.append("</table></details>")
+    out.append("</table></div></details>")
     return "\n".join(out)
 
 
