@@ -115,3 +115,206 @@ def test_it_reports_uncovered_new_lines_as_one_finding_per_run(
     assert item["metrics"]["files"]["app/users.py"]["new_lines"] == 8
     assert result.ret == 6
     result.stdout.fnmatch_lines(["*app/users.py:5-8*"])
+
+
+def test_a_change_to_a_continuation_line_counts_its_statement_once(
+    write: Write, commit: Commit, run_pbe: RunPbe
+) -> None:
+    write(
+        "app/calc.py",
+        """
+        def total(items):
+            return sum(
+                item
+                for item in items
+            )
+
+        def never(items):
+            return max(
+                items,
+            )
+        """,
+    )
+    base = _project(write, commit)
+    # Only the continuation lines change: each statement counts once, by its first line.
+    write(
+        "app/calc.py",
+        """
+        def total(items):
+            return sum(
+                item * 1
+                for item in items
+            )
+
+        def never(items):
+            return max(
+                items, default=0,
+            )
+        """,
+    )
+    write(
+        "tests/test_calc.py",
+        "from app.calc import total\n\ndef test_total():\n    assert total([1]) == 1\n",
+    )
+    commit("tweak")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["metrics"]["new_lines"] == 2
+    assert item["metrics"]["new_lines_covered"] == 1
+    assert [(f["line"], f["end_line"]) for f in item["findings"]] == [(8, 10)]
+    assert item["findings"][0]["message"] == "new lines 8-10 are not executed by any test"
+
+
+def test_excluded_lines_never_count(write: Write, commit: Commit, run_pbe: RunPbe) -> None:
+    base = _project(
+        write,
+        commit,
+        '\n[tool.coverage.report]\nexclude_also = ["if TYPE_CHECKING:", "def __repr__"]\n',
+    )
+    write(
+        "app/users.py",
+        """
+        from typing import TYPE_CHECKING
+
+        if TYPE_CHECKING:
+            import os
+
+        def name(user):
+            return user["name"]
+
+        def debug():  # pragma: no cover
+            print("debug")
+
+        class User:
+            def __repr__(self):
+                return "User()"
+        """,
+    )
+    commit("excluded")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["status"] == "passed", item
+    # The typing import and the class line; the excluded blocks and their bodies never count.
+    assert item["metrics"]["new_lines"] == 2
+    assert item["metrics"]["new_code_percent"] == 100.0
+
+
+def test_a_new_module_no_test_imports_counts_as_uncovered_and_says_why(
+    write: Write, commit: Commit, run_pbe: RunPbe
+) -> None:
+    base = _project(write, commit)
+    write("app/orphan.py", "def lonely():\n    return 1\n\nVALUE = lonely()\n")
+    commit("orphan")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["status"] == "failed"
+    assert item["metrics"]["new_lines"] == 3
+    assert item["metrics"]["new_lines_covered"] == 0
+    assert item["metrics"]["files"]["app/orphan.py"]["measured"] is False
+    assert item["metrics"]["files"]["app/orphan.py"]["reason"] == "never imported by a test"
+    (finding,) = item["findings"]
+    assert (finding["path"], finding["line"], finding["end_line"]) == ("app/orphan.py", 1, 4)
+    assert finding["message"].endswith("(never imported by a test)")
+
+
+def test_a_file_outside_the_configured_source_counts_as_uncovered(
+    write: Write, commit: Commit, run_pbe: RunPbe
+) -> None:
+    base = _project(write, commit)
+    write("tools/helper.py", "def helps():\n    return 2\n")
+    write(
+        "tests/test_helper.py",
+        "from tools.helper import helps\n\ndef test_it():\n    assert helps() == 2\n",
+    )
+    commit("tools")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    entry = item["metrics"]["files"]["tools/helper.py"]
+    assert entry["measured"] is False
+    assert entry["reason"] == "outside [tool.coverage.run] source"
+    assert item["metrics"]["new_lines_covered"] == 0
+    assert item["status"] == "failed"
+
+
+def test_omitted_files_are_not_judged(write: Write, commit: Commit, run_pbe: RunPbe) -> None:
+    base = _project(write, commit, 'omit = ["app/generated_*.py"]\n')
+    write("app/generated_api.py", "def api():\n    return 3\n")
+    commit("generated")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["status"] == "passed", item
+    assert item["metrics"]["new_code_percent"] is None
+    assert item["summary"].startswith("no new executable code")
+
+
+def test_only_source_files_are_judged_not_tests(
+    write: Write, commit: Commit, run_pbe: RunPbe
+) -> None:
+    base = _project(write, commit)
+    write(
+        "tests/test_more.py", "def test_more():\n    assert True\n\ndef helper():\n    return 1\n"
+    )
+    commit("tests only")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["status"] == "passed"
+    assert item["metrics"]["new_code_percent"] is None
+    assert item["metrics"]["new_lines"] == 0
+
+
+def test_partly_taken_branches_count_as_partly_covered(
+    write: Write, commit: Commit, run_pbe: RunPbe
+) -> None:
+    base = _project(write, commit, "branch = true\n")
+    write(
+        "app/users.py",
+        """
+        def name(user):
+            return user["name"]
+
+        def label(user):
+            if user.get("admin"):
+                return "admin"
+            return "user"
+        """,
+    )
+    write(
+        "tests/test_label.py",
+        "from app.users import label\n\ndef test_it():\n    assert label({}) == 'user'\n",
+    )
+    commit("label")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    metrics = item["metrics"]
+    assert metrics["branch"] is True
+    assert metrics["new_lines"] == 4
+    assert metrics["new_lines_partial"] == 1
+    assert metrics["new_lines_covered"] == 2  # def, return "user"
+    # def 1 + if 1/2 + return "admin" 0 + return "user" 1 = 2.5 of 4
+    assert metrics["new_code_percent"] == 62.5
+    rules = sorted((f["rule"], f["line"]) for f in item["findings"])
+    assert rules == [("partial", 5), ("uncovered", 6)]
+    partial = next(f for f in item["findings"] if f["rule"] == "partial")
+    assert partial["message"] == "new line 5 is only partly covered: it never jumped to line 6"
+
+
+def test_it_never_rounds_up_across_the_threshold(
+    write: Write, commit: Commit, run_pbe: RunPbe
+) -> None:
+    base = _project(write, commit)
+    body = "".join(f"def f{n}():\n    return {n}\n\n" for n in range(2000))
+    write("app/many.py", body + "def missed():\n    return -1\n")
+    write(
+        "tests/test_many.py",
+        "import app.many as m\n\ndef test_all():\n"
+        + "".join(f"    assert m.f{n}() == {n}\n" for n in range(2000)),
+    )
+    commit("many")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["metrics"]["new_lines"] == 4002
+    assert item["metrics"]["new_lines_covered"] == 4001
+    assert item["metrics"]["new_code_percent"] == 99.97
+    assert item["status"] == "failed"
+
+    # 4001/4002 = 99.97501...%: enough for 99.975, not for 99.98 (no rounding either way).
+    _, item = run_pbe(
+        "--pbe-base", base, "--pbe-total-coverage", "0", "--pbe-new-code-coverage", "99.975"
+    )
+    assert item["status"] == "passed"
+    _, item = run_pbe(
+        "--pbe-base", base, "--pbe-total-coverage", "0", "--pbe-new-code-coverage", "99.98"
+    )
+    assert item["status"] == "failed"
