@@ -7,9 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import coverage
+import coverage.tracer  # noqa: F401
 import pytest
 
 pytest_plugins = ["pytester"]
+
+# pytester's in-process runs drop modules first imported inside them; coverage's C tracer
+# cannot be imported twice in one process, so it is imported here, once, for all of them.
+assert coverage.__version__
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
