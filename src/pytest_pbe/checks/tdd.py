@@ -1,10 +1,428 @@
-"""The `tdd` item: pending its own issue."""
+"""The `tdd` item: test-before-code ordering from git history, and a red-green replay.
+
+See ``pytest_pbe.tdd.verdicts`` for what history can and cannot prove, and
+``pytest_pbe.tdd.replay`` for the proof that ``--pbe-tdd=replay`` adds.
+"""
 
 from __future__ import annotations
 
-from pytest_pbe.checks.base import PendingCheck
+import os
+import posixpath
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_pbe.checks.base import Check
+from pytest_pbe.errors import PbeError
+from pytest_pbe.git.classify import path_selected
+from pytest_pbe.model import CheckResult, Finding, MetricValue, Severity, Status
+from pytest_pbe.tdd.gitread import RawLog, changed_paths, listed_files, raw_log, read_blobs
+from pytest_pbe.tdd.mapping import COVERAGE, DESCRIBE, NAMES, CoverageMap, NamingMap, TestMap
+from pytest_pbe.tdd.replay import (
+    FAILED,
+    UNVERIFIED,
+    VERIFIED,
+    Replayer,
+    ReplayJob,
+    ReplayOutcome,
+    node_id,
+)
+from pytest_pbe.tdd.source import Outline, module_names, outline
+from pytest_pbe.tdd.verdicts import (
+    EXEMPT,
+    PAIRED,
+    TEST_AFTER,
+    TEST_FIRST,
+    UNTESTED,
+    VERDICTS,
+    CommitVerdict,
+    Inputs,
+    UnitVerdict,
+    blob_keys,
+    judge,
+    violations_in,
+)
+
+if TYPE_CHECKING:
+    from pytest_pbe.context import VerifyContext
+    from pytest_pbe.git import Commit, Repository
 
 
-class TddCheck(PendingCheck):
+def line_ranges(lines: Iterable[int]) -> str:
+    """``{1, 2, 3, 7}`` -> ``"1-3, 7"``."""
+    out: list[str] = []
+    ordered = sorted(lines)
+    start = prev = ordered[0] if ordered else 0
+    for line in ordered[1:]:
+        if line != prev + 1:
+            out.append(f"{start}-{prev}" if start != prev else str(start))
+            start = line
+        prev = line
+    if ordered:
+        out.append(f"{start}-{prev}" if start != prev else str(start))
+    return ", ".join(out)
+
+
+def _short(commit: Commit | None) -> str:
+    if commit is None or commit.sha is None:
+        return "uncommitted"
+    return commit.sha[:7]
+
+
+def _where(commit: Commit) -> str:
+    if commit.sha is None:
+        return "in the uncommitted work"
+    return f"in {commit.sha[:7]} {commit.subject!r}"
+
+
+class _Worktree:
+    """The working tree as the session ran it: contents and outlines, cached."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._data: dict[str, bytes | None] = {}
+
+    def read(self, rel: str) -> bytes | None:
+        if rel not in self._data:
+            try:
+                self._data[rel] = (self.root / rel).read_bytes()
+            except OSError:
+                self._data[rel] = None
+        return self._data[rel]
+
+    def outline(self, rel: str) -> Outline | None:
+        data = self.read(rel)
+        return outline(data) if data is not None and rel.endswith(".py") else None
+
+
+class TddCheck(Check):
     id = "tdd"
     title = "Tests were written first"
+    needs = frozenset({"coverage"})
+
+    def evaluate(self, ctx: VerifyContext) -> CheckResult:
+        settings = ctx.settings
+        mode = settings.tdd
+        if mode == "off":
+            return self.skipped("switched off: pbe_tdd = off")
+        commits = ctx.history()
+        exclude = settings.tdd_exclude
+
+        def excluded(path: str) -> bool:
+            return not path_selected(path, include=(), exclude=exclude)
+
+        # The uncommitted work counts only when it touches code (source or tests).
+        commits = [
+            c for c in commits if c.sha is not None or any(f.kind != "other" for f in c.files)
+        ]
+        real = [c for c in commits if c.sha is not None]
+        pseudo = [c for c in commits if c.sha is None]
+        if not real and not any(
+            f.kind == "source" and not excluded(f.path) for c in pseudo for f in c.files
+        ):
+            return self.skipped("no new commits or uncommitted changes to judge")
+        repo = ctx.repository()
+        base = ctx.base()
+        classifier = ctx.classifier()
+        tree = _Worktree(repo.root)
+        rootdir_rel = _relative(ctx.rootdir, repo.root)
+        raw = raw_log(repo, base.merge_base, real[-1].sha) if real and real[-1].sha else RawLog({})
+        blobs = read_blobs(repo, blob_keys(commits))
+        test_outlines: dict[str, Outline] = {}
+        for rel in listed_files(repo):
+            if rel.endswith(".py") and classifier.classify(rel) == "test":
+                found = tree.outline(rel)
+                if found is not None and found.test_functions():
+                    test_outlines[rel] = found
+        naming = NamingMap(test_outlines)
+        test_map: TestMap = naming
+        why_names = ""
+        try:
+            coverage = ctx.coverage()
+        except PbeError as exc:
+            why_names = str(exc).strip().splitlines()[0] if str(exc).strip() else "unavailable"
+        else:
+            if coverage.has_contexts:
+                test_map = CoverageMap(coverage.file, repo.root, rootdir_rel, tree.outline, naming)
+            else:
+                why_names = "coverage recorded no per-test contexts"
+        verdicts = judge(
+            Inputs(
+                commits=commits,
+                raw=raw,
+                blobs=blobs,
+                head_outline=tree.outline,
+                disk=tree.read,
+                test_map=test_map,
+                excluded=excluded,
+                classify=classifier.classify,
+            )
+        )
+        if mode == "replay":
+            self._replay(ctx, repo, verdicts, blobs, tree, rootdir_rel)
+        return self._result(verdicts, mode, test_map, why_names, len(real))
+
+    # --- replay ----------------------------------------------------------------------------
+    def _replay(
+        self,
+        ctx: VerifyContext,
+        repo: Repository,
+        verdicts: list[CommitVerdict],
+        blobs: Mapping[tuple[str, str], bytes | None],
+        tree: _Worktree,
+        rootdir_rel: str,
+    ) -> None:
+        classify = ctx.classifier().classify
+        jobs: list[tuple[CommitVerdict, ReplayJob]] = []
+        for verdict in verdicts:
+            if verdict.verdict not in (TEST_FIRST, PAIRED):
+                continue
+            jobs.append((verdict, self._job(repo, verdict, blobs, tree, rootdir_rel, classify)))
+        if not jobs:
+            return
+        with Replayer(
+            repo, rootdir_rel=rootdir_rel, timeout=ctx.settings.replay_timeout, classify=classify
+        ) as replayer:
+            for verdict, job in jobs:
+                verdict.replay = replayer.replay(job)
+
+    def _job(
+        self,
+        repo: Repository,
+        verdict: CommitVerdict,
+        blobs: Mapping[tuple[str, str], bytes | None],
+        tree: _Worktree,
+        rootdir_rel: str,
+        classify: Callable[[str], str],
+    ) -> ReplayJob:
+        commit = verdict.commit
+        parent = commit.parents[0]
+        refs = {t for u in verdict.units if u.verdict in (TEST_FIRST, PAIRED) for t in u.window}
+        selection = tuple(sorted({n for r in refs if (n := node_id(r, rootdir_rel)) is not None}))
+        kinds = classify
+        if commit.sha is None:
+            paths = changed_paths(repo, parent, None)
+            untracked = set(listed_files(repo)) - set(_tracked(repo))
+            entries = [*paths, *(("A", p) for p in sorted(untracked))]
+            green = {p: (None if s == "D" else tree.read(p)) for s, p in entries}
+            red = {p: v for p, v in green.items() if kinds(p) == "test"}
+        else:
+            entries = changed_paths(repo, parent, commit.sha)
+            tests = [(s, p) for s, p in entries if kinds(p) == "test"]
+            contents = read_blobs(repo, [(commit.sha, p) for s, p in tests if s != "D"])
+            red = {p: (None if s == "D" else contents.get((commit.sha, p))) for s, p in tests}
+            green = {}
+        introduced: set[str] = set()
+        changed: set[str] = set()
+        before = read_blobs(
+            repo, [(parent, f.old_path or f.path) for f in commit.files if f.kind == "source"]
+        )
+        for change in commit.files:
+            if change.kind != "source" or not change.path.endswith(".py"):
+                continue
+            now = (
+                tree.read(change.path)
+                if commit.sha is None
+                else blobs.get((commit.sha, change.path))
+            )
+            old = before.get((parent, change.old_path or change.path))
+            new_names = outline(now).names if now is not None else frozenset()
+            old_names = outline(old).names if old is not None else frozenset()
+            introduced |= new_names - old_names
+            if old is None:
+                introduced |= set(module_names(change.path))
+        for unit in verdict.units:
+            changed.add(unit.unit.rsplit(".", 1)[-1])
+        verdict.introduced = frozenset(introduced)
+        return ReplayJob(
+            sha=commit.sha,
+            parent=parent,
+            selection=selection,
+            red_overlay=red,
+            green_overlay=green,
+            introduced=frozenset(introduced),
+            changed=frozenset(changed),
+        )
+
+    # --- the result ------------------------------------------------------------------------
+    def _result(
+        self,
+        verdicts: list[CommitVerdict],
+        mode: str,
+        test_map: TestMap,
+        why_names: str,
+        real_commits: int,
+    ) -> CheckResult:
+        bad = violations_in(mode)
+        counts = dict.fromkeys(VERDICTS, 0)
+        findings: list[Finding] = []
+        replay_counts: dict[str, int] = {VERIFIED: 0, FAILED: 0, UNVERIFIED: 0}
+        used: set[str] = set()
+        for verdict in verdicts:
+            counts[verdict.verdict] += 1
+            used |= {u.mapping for u in verdict.units if u.verdict != EXEMPT}
+            if verdict.verdict in bad:
+                findings.extend(_violation_findings(verdict, verdicts, mode))
+            outcome = verdict.replay
+            if isinstance(outcome, ReplayOutcome):
+                replay_counts[outcome.status] += 1
+                if outcome.status != VERIFIED:
+                    findings.append(_replay_finding(verdict, outcome))
+        waived = sum(1 for v in verdicts if v.waiver is not None)
+        violations = sum(counts[v] for v in bad) + replay_counts[FAILED]
+        if used == {COVERAGE}:
+            mapping = COVERAGE
+        elif used == {NAMES}:
+            mapping = NAMES
+        elif used:
+            mapping = "mixed"
+        else:
+            mapping = test_map.name
+        metrics: dict[str, MetricValue] = {
+            "commits": len(verdicts),
+            "violations": violations,
+            **{v.replace("-", "_"): counts[v] for v in VERDICTS},
+            "waived": waived,
+            "mode": mode,
+            "mapping": mapping,
+        }
+        if mode == "replay":
+            metrics.update(
+                replay_verified=replay_counts[VERIFIED],
+                replay_failed=replay_counts[FAILED],
+                unverified=replay_counts[UNVERIFIED],
+            )
+        parts = [f"{counts[v]} {v}" for v in VERDICTS if counts[v]]
+        if waived:
+            parts.append(f"{waived} waived (PBE-Waive)")
+        if mode == "replay" and any(replay_counts.values()):
+            parts.append(
+                f"replay: {replay_counts[VERIFIED]} verified, {replay_counts[FAILED]} failed, "
+                f"{replay_counts[UNVERIFIED]} unverified"
+            )
+        notes = [f"mapping: {_mapping_note(mapping, why_names)}"]
+        if real_commits == 1 and any(v.verdict != EXEMPT for v in verdicts):
+            notes.append("a single commit (squashed?) can only show pairing, not test-first order")
+        counted = f"{len(verdicts)} commit{'s' if len(verdicts) != 1 else ''}"
+        summary = f"{counted}: {', '.join(parts)} ({'; '.join(notes)})"
+        details = [_timeline_line(v) for v in verdicts]
+        if violations:
+            status = Status.FAILED
+            summary = f"{violations} violation{'s' if violations != 1 else ''} in {summary}"
+        elif replay_counts[UNVERIFIED]:
+            status = Status.ERROR
+            summary = (
+                f"{replay_counts[UNVERIFIED]} commit(s) could not be verified by replay "
+                f"(unverified, not passed) in {summary}"
+            )
+        else:
+            status = Status.PASSED
+        return self.result(status, summary, metrics=metrics, findings=findings, details=details)
+
+
+def _tracked(repo: Repository) -> list[str]:
+    out = repo.run("ls-files", "-z", "--cached", "--full-name")
+    return [os.fsdecode(p) for p in out.split(b"\0") if p]
+
+
+def _relative(rootdir: Path, root: Path) -> str:
+    try:
+        rel = Path(os.path.realpath(rootdir)).relative_to(os.path.realpath(root))
+    except ValueError:
+        return ""
+    text = rel.as_posix()
+    return "" if text == "." else text
+
+
+def _mapping_note(mapping: str, why_names: str) -> str:
+    if mapping == COVERAGE:
+        return DESCRIBE[COVERAGE]
+    if mapping == "mixed":
+        return "per-test coverage contexts, test naming and imports where coverage did not measure"
+    reason = f" ({why_names})" if why_names else ""
+    return f"{DESCRIBE[NAMES]}{reason}"
+
+
+def _violation_findings(
+    verdict: CommitVerdict, verdicts: list[CommitVerdict], mode: str
+) -> list[Finding]:
+    commit = verdict.commit
+    by_path: dict[str, list[UnitVerdict]] = {}
+    for unit in verdict.units:
+        if unit.verdict == verdict.verdict:
+            by_path.setdefault(unit.path, []).append(unit)
+    out = []
+    for path, units in by_path.items():
+        lines = sorted({n for u in units for n in u.lines})
+        where = f"{path}:{line_ranges(lines)} changed {_where(commit)}"
+        mapping = DESCRIBE.get(units[0].mapping, units[0].mapping)
+        if verdict.verdict == TEST_AFTER:
+            later = min(u.later for u in units if u.later is not None)
+            test = posixpath.basename(later[1][0])
+            message = (
+                f"{where} with no test; {test} arrived later in {_short(verdicts[later[0]].commit)}"
+                f" (mapping: {mapping}): write the failing test before the code"
+            )
+        elif verdict.verdict == UNTESTED:
+            message = (
+                f"{where} with no test exercising it by the end of the range (mapping: "
+                f"{mapping}): add a test that fails without this change"
+            )
+        else:  # paired, in strict mode
+            tests = sorted({posixpath.basename(t[0]) for u in units for t in u.window})
+            message = (
+                f"{where} together with its test {', '.join(tests)}: strict mode wants the "
+                f"failing test in an earlier commit (mapping: {mapping})"
+            )
+        out.append(
+            Finding(
+                message=message,
+                path=path,
+                line=lines[0] if lines else None,
+                end_line=lines[-1] if lines else None,
+                rule=verdict.verdict,
+                commit=commit.sha,
+            )
+        )
+    return out
+
+
+def _replay_finding(verdict: CommitVerdict, outcome: ReplayOutcome) -> Finding:
+    commit = verdict.commit
+    units = [u for u in verdict.units if u.verdict in (TEST_FIRST, PAIRED)]
+    path = units[0].path if units else None
+    lines = sorted({n for u in units if u.path == path for n in u.lines})
+    if outcome.status == FAILED:
+        message = f"replay of {_short(commit)} {commit.subject!r} failed: {outcome.reason}"
+        rule, severity = "replay-failed", Severity.ERROR
+    else:
+        message = (
+            f"replay of {_short(commit)} {commit.subject!r} is unverified: {outcome.reason}; "
+            "history alone says it was tested, but the red-green proof could not be made"
+        )
+        rule, severity = "unverified", Severity.WARNING
+    return Finding(
+        message=message,
+        path=path,
+        line=lines[0] if lines else None,
+        end_line=lines[-1] if lines else None,
+        rule=rule,
+        severity=severity,
+        commit=commit.sha,
+    )
+
+
+def _timeline_line(verdict: CommitVerdict) -> str:
+    commit = verdict.commit
+    sha = commit.sha[:10] if commit.sha else "(uncommitted)"
+    subject = commit.subject if len(commit.subject) <= 48 else commit.subject[:47] + "…"
+    extra = ""
+    if verdict.verdict == EXEMPT:
+        extra = f"  [{verdict.reason}]"
+    else:
+        mapped = sorted(verdict.mappings - {""})
+        extra = f"  [{', '.join(mapped)}]" if mapped else ""
+    outcome = verdict.replay
+    if isinstance(outcome, ReplayOutcome):
+        extra += f"  replay: {outcome.status}"
+    return f"{sha:<13} {verdict.verdict:<10} {subject}{extra}"

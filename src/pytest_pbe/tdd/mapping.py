@@ -1,0 +1,152 @@
+"""Which tests exercise which source code, as the code stands at the end of the range.
+
+Two mappings, the precise one preferred:
+
+* ``coverage``: per-test coverage contexts of this very session (line -> node ids of the
+  tests that ran it). A unit (function, method, class, or the module's top level) is
+  exercised by every test that ran a line of its body. ``def``/``class`` lines run at
+  import time, outside any test, so they never carry a context: the body's do.
+* ``names``: the naming convention (``test_<module>.py`` / ``<module>_test.py`` anywhere)
+  and the test modules' imports of the module. Test functions that mention the unit's
+  name narrow it down; when none does, every test function of those files counts.
+
+Both read the working tree (what the session ran). A unit's tests are named
+``(test file, test function qualname)``, repo-relative.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+from pytest_pbe.errors import PbeError
+from pytest_pbe.tdd.source import MODULE, Outline, module_names
+
+TestRef = tuple[str, str]  # (repo-relative test file, test function qualname)
+
+COVERAGE = "coverage"
+NAMES = "names"
+DESCRIBE = {
+    COVERAGE: "per-test coverage contexts",
+    NAMES: "test naming and imports",
+}
+
+_PHASES = ("|run", "|setup", "|teardown")
+
+
+class TestMap(Protocol):
+    name: str
+
+    def tests_for(self, head_path: str, unit: str) -> tuple[frozenset[TestRef], str]:
+        """The tests exercising ``unit`` of ``head_path`` at the end, and the mapping used."""
+
+
+def node_to_ref(nodeid: str, rootdir_rel: str) -> TestRef | None:
+    """``tests/test_a.py::TestX::test_y[1]|run`` -> ``("tests/test_a.py", "TestX.test_y")``."""
+    for phase in _PHASES:
+        nodeid = nodeid.removesuffix(phase)
+    parts = nodeid.split("::")
+    if len(parts) < 2 or not parts[0]:
+        return None
+    names = [p.split("[", 1)[0] for p in parts[1:]]
+    path = posixpath.normpath(posixpath.join(rootdir_rel, parts[0])) if rootdir_rel else parts[0]
+    return path, ".".join(n for n in names if n)
+
+
+class NamingMap:
+    """Test files by name and by what they import (see the module docstring)."""
+
+    name = NAMES
+
+    def __init__(self, test_outlines: Mapping[str, Outline]) -> None:
+        self.test_outlines = test_outlines
+        self._files: dict[str, list[str]] = {}
+
+    def files_for(self, head_path: str) -> list[str]:
+        found = self._files.get(head_path)
+        if found is None:
+            dotted = set(module_names(head_path))
+            stem = posixpath.basename(head_path)[: -len(".py")]
+            if stem == "__init__":
+                stem = posixpath.basename(posixpath.dirname(head_path)) or stem
+            wanted = {f"test_{stem}.py", f"{stem}_test.py"}
+            found = [
+                path
+                for path, outline in self.test_outlines.items()
+                if posixpath.basename(path) in wanted or outline.imports & dotted
+            ]
+            self._files[head_path] = found
+        return found
+
+    def tests_for(self, head_path: str, unit: str) -> tuple[frozenset[TestRef], str]:
+        refs: set[TestRef] = set()
+        narrowed: set[TestRef] = set()
+        names = (
+            {p for p in unit.split(".")[:2] if not p.startswith("_")} if unit != MODULE else set()
+        )
+        for path in self.files_for(head_path):
+            outline = self.test_outlines[path]
+            for test in outline.test_functions():
+                ref = (path, test.qualname)
+                refs.add(ref)
+                if names & outline.mentions.get(test.qualname, frozenset()):
+                    narrowed.add(ref)
+        return frozenset(narrowed or refs), NAMES
+
+
+class CoverageMap:
+    """Per-test contexts; falls back to ``names`` for files coverage did not measure."""
+
+    name = COVERAGE
+
+    def __init__(
+        self,
+        file_coverage: Callable[[Path], object],
+        root: Path,
+        rootdir_rel: str,
+        head_outline: Callable[[str], Outline | None],
+        fallback: TestMap,
+    ) -> None:
+        self.file_coverage = file_coverage
+        self.root = root
+        self.rootdir_rel = rootdir_rel
+        self.head_outline = head_outline
+        self.fallback = fallback
+        self._contexts: dict[str, Mapping[int, frozenset[str]] | None] = {}
+
+    def _file_contexts(self, head_path: str) -> Mapping[int, frozenset[str]] | None:
+        if head_path not in self._contexts:
+            try:
+                measured = self.file_coverage(self.root / head_path)
+            except PbeError:
+                self._contexts[head_path] = None
+                return None
+            ok = getattr(measured, "measured", False)
+            reason = str(getattr(measured, "reason", ""))
+            if not ok and not reason.startswith("never imported"):
+                # Outside coverage's source or omitted on purpose: coverage cannot say.
+                self._contexts[head_path] = None
+            else:
+                self._contexts[head_path] = getattr(measured, "contexts", {}) if ok else {}
+        return self._contexts[head_path]
+
+    def tests_for(self, head_path: str, unit: str) -> tuple[frozenset[TestRef], str]:
+        contexts = self._file_contexts(head_path)
+        if contexts is None:
+            return self.fallback.tests_for(head_path, unit)
+        outline = self.head_outline(head_path)
+        found = outline.find(unit) if outline is not None and unit != MODULE else None
+        lines: Iterable[int]
+        if found is not None:
+            lines = range(found.body_start, found.end + 1)
+        else:
+            lines = list(contexts)  # module level, or a unit renamed since: the whole file
+        refs: set[TestRef] = set()
+        for line in lines:
+            for nodeid in contexts.get(line, ()):
+                ref = node_to_ref(nodeid, self.rootdir_rel)
+                if ref is not None:
+                    refs.add(ref)
+        return frozenset(refs), COVERAGE
