@@ -1,7 +1,8 @@
 """New ``except`` handlers, and whether any test entered them (from the session's coverage).
 
 A handler was entered when the first statement of its body ran. A handler whose body the
-project excluded from coverage (``# pragma: no cover``) is not judged.
+project excluded from coverage (``# pragma: no cover``), or in a file its coverage
+configuration omits, is not judged; in a file no test imported, it was never entered.
 """
 
 from __future__ import annotations
@@ -77,7 +78,11 @@ def never_entered(
     seen_unmeasured: set[str] = set()
     for handler in handlers:
         data = coverage.file(new_code.absolute(handler.path))
-        if not data.measured:
+        if getattr(data, "omitted", False):
+            continue  # the project's coverage configuration omits it on purpose
+        # A file no test imported has every statement missing: its handlers were never
+        # entered. Any other unmeasured file (outside coverage's source) cannot be judged.
+        if not data.measured and not data.reason.startswith("never imported"):
             if handler.path not in seen_unmeasured:
                 seen_unmeasured.add(handler.path)
                 unjudged.append(f"{handler.path}: {data.reason or 'not measured'}")
