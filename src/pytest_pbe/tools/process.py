@@ -115,7 +115,8 @@ class BackgroundRun:
 
     def _wait(self) -> Completed | ToolError:
         proc = self._proc
-        assert proc is not None  # noqa: S101  # set whenever no result was recorded
+        if proc is None:  # pragma: no cover - a run that never started has its error recorded
+            return ToolError(f"{self.tool} was never started")
         remaining = self._started + self.timeout - time.perf_counter()
         try:
             returncode = proc.wait(timeout=max(remaining, 0.0))

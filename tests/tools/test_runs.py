@@ -1,0 +1,102 @@
+"""How the tools run: once per session, in the background beside the tests, on the controller."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _logging_wrapper(fake_tool, log: Path, real: list[str]) -> str:
+    """A tool that records each start in ``log`` and then runs the real tool."""
+    return fake_tool(f'echo "$$ $*" >> "{log}"\nexec {" ".join(real)} "$@"\n')
+
+
+def _real_ruff() -> list[str]:
+    from ruff import find_ruff_bin
+
+    return [os.fsdecode(find_ruff_bin())]
+
+
+def test_the_tools_start_at_session_start_and_run_while_the_tests_run(
+    project, write, verify, monkeypatch, fake_tool, tmp_path
+):
+    log = tmp_path / "ruff-started"
+    monkeypatch.setenv("PBE_RUFF", _logging_wrapper(fake_tool, log, _real_ruff()))
+    write("src/app/new.py", "def f() -> None:\n    unused = 1\n")
+    # The project's only test waits for the tool to start: it passes only if ruff was
+    # started before the test loop ended.
+    write(
+        "tests/test_app.py",
+        f"""\
+        import pathlib
+        import time
+
+
+        def test_ruff_runs_beside_me():
+            log = pathlib.Path({str(log)!r})
+            deadline = time.monotonic() + 30
+            while not log.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert log.exists(), "ruff was not started while the tests ran"
+        """,
+    )
+
+    verdict = verify("lint")
+
+    assert verdict.checks["tests"]["status"] == "passed", verdict.result.stdout.str()
+    assert verdict.checks["lint"]["status"] == "failed"
+    assert len(log.read_text().splitlines()) == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the wrapper is a POSIX shell script")
+def test_under_xdist_each_tool_runs_once_on_the_controller(
+    project, write, verify, monkeypatch, fake_tool, tmp_path
+):
+    log = tmp_path / "ruff-started"
+    monkeypatch.setenv("PBE_RUFF", _logging_wrapper(fake_tool, log, _real_ruff()))
+    write("src/app/new.py", "def f() -> None:\n    unused = 1\n")
+    for n in range(4):
+        write(f"tests/test_more_{n}.py", f"def test_{n}():\n    assert True\n")
+
+    verdict = verify("lint,errors", "-n", "2")
+
+    assert verdict.checks["tests"]["metrics"]["passed"] == 5
+    assert verdict.lines("lint") == [("src/app/new.py", 2, 2, "F841")]
+    started = log.read_text().splitlines()
+    # One ruff for lint (the project's rules), one for errors (the explicit selection).
+    assert len(started) == 2, started
+    assert sum("--select" in line for line in started) == 1
+
+
+def test_a_session_judges_every_item_from_one_set_of_runs(project, write, verify):
+    write(
+        "src/app/new.py",
+        """\
+        import subprocess
+
+
+        def run(cmd: str) -> int:
+            try:
+                subprocess.run(cmd, shell=True)
+            except:
+                pass
+            return "done"
+        """,
+    )
+
+    verdict = verify("types,lint,security,errors")
+
+    checks = verdict.checks
+    assert checks["types"]["status"] == "failed"
+    assert verdict.lines("types") == [("src/app/new.py", 9, 9, "return-value")]
+    assert [rule for _, _, _, rule in verdict.lines("lint")] == ["E722"]
+    assert [f["rule"] for f in checks["security"]["findings"] if f["severity"] == "error"] == [
+        "B602"
+    ]
+    static = {rule for _, _, _, rule in verdict.lines("errors")} - {"unexercised-handler"}
+    assert static == {"E722", "S110"}
+    for item in ("types", "lint", "security", "errors"):
+        assert checks[item]["metrics"]["tool_seconds"] is not None
