@@ -318,3 +318,35 @@ def test_it_never_rounds_up_across_the_threshold(
         "--pbe-base", base, "--pbe-total-coverage", "0", "--pbe-new-code-coverage", "99.98"
     )
     assert item["status"] == "failed"
+
+
+def test_a_changed_file_coverage_cannot_parse_ends_in_error_not_a_pass(
+    write: Write, commit: Commit, run_pbe: RunPbe
+) -> None:
+    base = _project(write, commit)
+    write("app/broken.py", "def oops(:\n    pass\n")
+    commit("broken")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["status"] == "error"
+    assert "app/broken.py" in item["summary"]
+
+
+def test_per_path_thresholds_judge_each_matching_file_on_its_own(
+    write: Write, commit: Commit, run_pbe: RunPbe
+) -> None:
+    base = _project(write, commit)
+    write("app/scripts/tool.py", "def run():\n    return 1\n\ndef other():\n    return 2\n")
+    write("tests/test_tool.py", "from app.scripts.tool import run\n\ndef test_run():\n    run()\n")
+    commit("tool")
+    # tool.py: 3 of 4 new lines covered (75%): enough for its own 70%, not for the default 100%.
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["status"] == "failed"
+    ini = "[pytest]\npythonpath = .\ntestpaths = tests\npbe_coverage_paths =\n"
+    write("pytest.ini", ini + "    app/** = 90\n    app/scripts/*.py = 70\n")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["status"] == "passed", item
+    assert item["metrics"]["files"]["app/scripts/tool.py"]["threshold"] == 70
+    write("pytest.ini", ini + "    app/scripts/*.py = 80\n")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["status"] == "failed"
+    assert "app/scripts/tool.py: 75% of new lines covered (need 80%" in item["summary"]
