@@ -1,0 +1,116 @@
+"""The pure parts of the tdd item: outlines, line ranges, node ids, red classification."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_pbe.checks.tdd import line_ranges
+from pytest_pbe.tdd.mapping import node_to_ref
+from pytest_pbe.tdd.replay import ReplayJob, classify_red
+from pytest_pbe.tdd.source import MODULE, outline
+
+SOURCE = b'''"""Module docstring."""
+
+RATE = 0.2  # a comment
+
+
+@decorator
+def vat(amount):
+    """Docstring."""
+    # comment
+    return (amount *
+            RATE)
+
+
+class Cart:
+    def total(self):
+        if self:
+            return 1
+        return 0
+'''
+
+
+def test_def_and_class_lines_belong_to_their_bodies() -> None:
+    out = outline(SOURCE)
+    assert out.unit_of(6) == "vat"  # the decorator
+    assert out.unit_of(7) == "vat"  # the def line
+    assert out.unit_of(11) == "vat"
+    assert out.unit_of(14) == "Cart"
+    assert out.unit_of(15) == "Cart.total"
+    assert out.unit_of(3) == MODULE
+
+
+def test_comments_docstrings_and_blanks_are_not_executable() -> None:
+    out = outline(SOURCE)
+    assert not out.is_executable(1)  # module docstring
+    assert out.is_executable(3)
+    assert not out.is_executable(4)
+    assert not out.is_executable(8)  # function docstring
+    assert not out.is_executable(9)  # comment
+    assert out.is_executable(10)
+    assert out.is_executable(11)  # continuation of a statement
+    assert out.is_executable(17)
+
+
+def test_text_that_is_not_python_counts_every_line_as_executable() -> None:
+    out = outline(b"def broken(:\n")
+    assert not out.parsed
+    assert out.is_executable(1)
+
+
+def test_test_functions_are_found_at_module_level_and_in_test_classes() -> None:
+    out = outline(b"def test_a():\n    f()\n\nclass TestB:\n    def test_c(self):\n        pass\n")
+    assert [t.qualname for t in out.test_functions()] == ["test_a", "TestB.test_c"]
+    assert "f" in out.mentions["test_a"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "text"), [({1, 2, 3, 7}, "1-3, 7"), ({5}, "5"), (set(), ""), ({2, 4}, "2, 4")]
+)
+def test_line_ranges_are_compact(lines: set[int], text: str) -> None:
+    assert line_ranges(lines) == text
+
+
+def test_node_ids_become_repo_paths_and_qualnames() -> None:
+    assert node_to_ref("tests/test_a.py::TestX::test_y[1]|run", "") == (
+        "tests/test_a.py",
+        "TestX.test_y",
+    )
+    assert node_to_ref("tests/test_a.py::test_b", "pkg") == ("pkg/tests/test_a.py", "test_b")
+    assert node_to_ref("", "") is None
+
+
+JOB = ReplayJob(
+    sha="a" * 40, parent="b" * 40, selection=("t",), red_overlay={}, introduced=frozenset({"apply"})
+)
+
+
+@pytest.mark.parametrize(
+    ("record", "state"),
+    [
+        ({"outcome": "passed"}, "green"),
+        ({"outcome": "skipped"}, "inconclusive"),
+        ({"outcome": "failed", "info": {"mro": ["AssertionError"]}}, "red"),
+        (
+            {
+                "outcome": "failed",
+                "info": {"mro": ["ImportError"], "message": "cannot import name 'apply'"},
+            },
+            "red",
+        ),
+        (
+            {
+                "outcome": "failed",
+                "info": {"mro": ["ImportError"], "message": "cannot import name 'other'"},
+            },
+            "inconclusive",
+        ),
+        ({"outcome": "failed", "info": {"mro": ["KeyError"], "frame": "/src/x.py"}}, "red"),
+        (
+            {"outcome": "failed", "info": {"mro": ["KeyError"], "frame": "/tests/t.py"}},
+            "inconclusive",
+        ),
+    ],
+)
+def test_only_real_failures_count_as_red(record: dict[str, object], state: str) -> None:
+    assert classify_red(record, JOB, lambda frame: frame.startswith("/src/"))[0] == state
