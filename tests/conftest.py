@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import coverage
-import coverage.tracer  # noqa: F401
+import coverage.tracer
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -53,7 +53,9 @@ def repo(pytester: pytest.Pytester) -> Path:
     """A git repository at the pytester directory, with one commit on main."""
     path = pytester.path
     git(path, "init", "-q", "-b", "main")
-    (path / ".gitignore").write_text(".pytest_cache/\n__pycache__/\n*.json\n.coverage*\n")
+    (path / ".gitignore").write_text(
+        ".pytest_cache/\n__pycache__/\n*.json\n.coverage*\n/stdout\n/stderr\n/runpytest-*/\n"
+    )
     git(path, "add", ".")
     git(path, "commit", "-q", "-m", "initial")
     return path

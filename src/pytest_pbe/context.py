@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -75,13 +76,35 @@ class VerifyContext:
             exclude=self.settings.exclude,
         )
 
+    def scope_prefix(self) -> str:
+        """The rootdir relative to the repository ('' when pytest runs from the top)."""
+        root = self.repository().root
+        rootdir = self.rootdir.resolve()
+        if rootdir == root or not rootdir.is_relative_to(root):
+            return ""
+        return rootdir.relative_to(root).as_posix()
+
+    def in_scope(self, path: str) -> bool:
+        """Is this repo-relative path part of this pytest project (its rootdir)?"""
+        prefix = self.scope_prefix()
+        return not prefix or path.startswith(prefix + "/")
+
     def changes(self) -> ChangeSet:
+        """The new code of this pytest project: changes outside its rootdir are left out."""
+
+        def compute() -> ChangeSet:
+            return self._scoped(self.all_changes())
+
+        return self._once("changes", compute)
+
+    def all_changes(self) -> ChangeSet:
+        """The new code of the whole repository, whatever pytest's rootdir."""
+
         def compute() -> ChangeSet:
             from pytest_pbe.git import collect_changes
 
-            repo = self.repository()
             return collect_changes(
-                repo,
+                self.repository(),
                 self.base(),
                 include_uncommitted=self.settings.include_uncommitted,
                 classifier=self.classifier(),
@@ -89,7 +112,13 @@ class VerifyContext:
                 exclude=self.settings.exclude,
             )
 
-        return self._once("changes", compute)
+        return self._once("all_changes", compute)
+
+    def _scoped(self, changes: ChangeSet) -> ChangeSet:
+        if not self.scope_prefix():
+            return changes
+        kept = tuple(f for f in changes.files if self.in_scope(f.path))
+        return dataclasses.replace(changes, files=kept)
 
     def base(self) -> BaseRevision:
         def compute() -> BaseRevision:
@@ -113,14 +142,22 @@ class VerifyContext:
         return None if isinstance(value, PbeError) else value  # type: ignore[return-value]
 
     def history(self) -> list[Commit]:
+        """The commits of the range, each with only this project's files."""
+
         def compute() -> list[Commit]:
             from pytest_pbe.git import history
 
-            return history(
+            commits = history(
                 self.repository(),
                 self.base(),
                 include_uncommitted=self.settings.include_uncommitted,
                 classifier=self.classifier(),
             )
+            if not self.scope_prefix():
+                return commits
+            return [
+                dataclasses.replace(c, files=tuple(f for f in c.files if self.in_scope(f.path)))
+                for c in commits
+            ]
 
         return self._once("history", compute)

@@ -19,7 +19,7 @@ from pytest_pbe.checks.base import Check
 from pytest_pbe.config import BUILTIN_IDS, Settings
 from pytest_pbe.context import VerifyContext
 from pytest_pbe.errors import PbeError, ReportWriteError
-from pytest_pbe.model import CheckResult, Report, RevisionInfo, Status
+from pytest_pbe.model import CheckResult, Report, RevisionInfo, Scope, Status
 from pytest_pbe.report import emit_terminal_extras, write_reports
 from pytest_pbe.report.terminal import write_checklist
 from pytest_pbe.session import SessionFacts
@@ -246,11 +246,24 @@ class Verifier:
         base = RevisionInfo(None, None)
         head: str | None = None
         dirty: bool | None = None
-        changes = self.ctx.changes_if_computed()  # never runs git just for the header
-        if changes is not None:
+        scope: Scope | None = None
+        notes: list[str] = []
+        try:
+            changes = self.ctx.all_changes()
+        except PbeError as exc:
+            notes.append(f"new code unknown: {exc}")
+        else:
             b = changes.base
             base = RevisionInfo(b.ref, b.sha, b.merge_base, b.source)
             head, dirty = changes.head_sha, changes.dirty
+            judged = tuple(f.path for f in self.ctx.changes().files)
+            scope = Scope(self.ctx.scope_prefix(), judged, len(changes.files) - len(judged))
+            if scope.outside:
+                files = "file" if scope.outside == 1 else "files"
+                notes.append(
+                    f"{scope.outside} changed {files} outside {scope.path} is left to its own "
+                    "run (pytest's rootdir decides what this run judges)"
+                )
         tests_result = next((r for r in results if r.id == "tests"), None)
         if tests_result is not None and tests_result.status is not Status.SKIPPED:
             tests_passed = tests_result.status is Status.PASSED
@@ -263,6 +276,8 @@ class Verifier:
             head_sha=head,
             dirty=dirty,
             complete=not self.facts.interrupted,
+            scope=scope,
+            notes=tuple(notes),
         )
 
     def exit_status(self, pytest_status: int) -> int:

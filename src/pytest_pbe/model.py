@@ -91,6 +91,15 @@ class RevisionInfo:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """The part of the repository this run judged (pytest's rootdir, for monorepos)."""
+
+    path: str  # repo-relative; '' for the whole repository
+    files: tuple[str, ...]  # changed files judged
+    outside: int  # changed files outside ``path``, left to their own project's run
+
+
+@dataclass(frozen=True)
 class Report:
     """The finished checklist of one session."""
 
@@ -100,6 +109,7 @@ class Report:
     head_sha: str | None = None
     dirty: bool | None = None
     complete: bool = True  # False when the session was interrupted
+    scope: Scope | None = None
     notes: tuple[str, ...] = ()
 
     @property

@@ -53,6 +53,13 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "source": report.base.source,
         },
         "head": {"sha": report.head_sha, "dirty": report.dirty},
+        "scope": None
+        if report.scope is None
+        else {
+            "path": report.scope.path,
+            "files": list(report.scope.files),
+            "outside": report.scope.outside,
+        },
         "notes": list(report.notes),
         "checks": [check_to_dict(c) for c in report.checks],
     }

@@ -79,6 +79,8 @@ def write_checklist(
             f"new code: since {report.base.ref} (merge-base {report.base.merge_base[:10]}, "
             f"from {report.base.source})" + (", with uncommitted work" if report.dirty else "")
         )
+    for note in report.notes:
+        terminalreporter.write_line(note)
     for text, markup in render_lines(report, verbose=verbose):
         terminalreporter.write_line(text, **markup)
     ok = exit_status == 0 and report.passed

@@ -1,0 +1,61 @@
+"""New code is judged per pytest project: a run from a subdirectory judges only its part."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture
+def monorepo(repo: Path) -> Path:
+    """Two services, each with its own pytest configuration, in one repository."""
+    for name in ("billing", "users"):
+        service = repo / "services" / name
+        (service / "tests").mkdir(parents=True)
+        (service / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n")
+        (service / "tests" / "test_ok.py").write_text("def test_ok():\n    assert True\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "two services")
+    for name in ("billing", "users"):
+        (repo / "services" / name / f"{name}.py").write_text("VALUE = 1\n")
+    return repo
+
+
+def test_a_run_from_a_service_judges_only_that_services_new_code(
+    monorepo: Path,
+    pytester: pytest.Pytester,
+    read_json: Callable[[Path], dict[str, Any]],
+) -> None:
+    service = monorepo / "services" / "billing"
+    pytester.chdir()
+    result = pytester.runpytest_subprocess(
+        str(service),
+        "--rootdir",
+        str(service),
+        "-c",
+        str(service / "pytest.ini"),
+        "--pbe-verify",
+        "--pbe-checks",
+        "tests",
+        "--pbe-report-json",
+        str(monorepo / "r.json"),
+    )
+    report = read_json(monorepo / "r.json")
+    assert result.ret == 0
+    assert report["head"]["sha"] is not None
+    assert report["scope"] == {
+        "path": "services/billing",
+        "files": ["services/billing/billing.py"],
+        "outside": 1,
+    }
+    result.stdout.fnmatch_lines(
+        ["*1 changed file outside services/billing is left to its own run*"]
+    )
