@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,7 +46,8 @@ from pytest_pbe.tdd.verdicts import (
 
 if TYPE_CHECKING:
     from pytest_pbe.context import VerifyContext
-    from pytest_pbe.git import Commit, Repository
+    from pytest_pbe.git import BaseRevision, Classifier, Commit, Repository
+    from pytest_pbe.measure.coverage import MeasuredCoverage
 
 
 def line_ranges(lines: Iterable[int]) -> str:
@@ -122,127 +124,20 @@ class TddCheck(Check):
         ):
             return self.skipped("no new commits or uncommitted changes to judge")
         repo = ctx.repository()
-        base = ctx.base()
-        classifier = ctx.classifier()
-        tree = _Worktree(repo.root)
-        rootdir_rel = _relative(ctx.rootdir, repo.root)
-        raw = raw_log(repo, base.merge_base, real[-1].sha) if real and real[-1].sha else RawLog({})
-        blobs = read_blobs(repo, blob_keys(commits))
-        test_outlines: dict[str, Outline] = {}
-        for rel in listed_files(repo):
-            if rel.endswith(".py") and classifier.classify(rel) == "test":
-                found = tree.outline(rel)
-                if found is not None and found.test_functions():
-                    test_outlines[rel] = found
-        naming = NamingMap(test_outlines)
-        test_map: TestMap = naming
-        why_names = ""
-        try:
-            coverage = ctx.coverage()
-        except PbeError as exc:
-            why_names = str(exc).strip().splitlines()[0] if str(exc).strip() else "unavailable"
-        else:
-            if coverage.has_contexts:
-                test_map = CoverageMap(coverage.file, repo.root, rootdir_rel, tree.outline, naming)
-            else:
-                why_names = "coverage recorded no per-test contexts"
-        verdicts = judge(
-            Inputs(
-                commits=commits,
-                raw=raw,
-                blobs=blobs,
-                head_outline=tree.outline,
-                disk=tree.read,
-                test_map=test_map,
-                excluded=excluded,
-                classify=classifier.classify,
-            )
+        judged = judge_range(
+            repo,
+            ctx.base(),
+            commits,
+            ctx.classifier(),
+            rootdir=ctx.rootdir,
+            exclude=exclude,
+            coverage=ctx.coverage,
         )
         if mode == "replay":
-            self._replay(ctx, repo, verdicts, blobs, tree, rootdir_rel)
-        return self._result(verdicts, mode, test_map, why_names, len(real))
-
-    # --- replay ----------------------------------------------------------------------------
-    def _replay(
-        self,
-        ctx: VerifyContext,
-        repo: Repository,
-        verdicts: list[CommitVerdict],
-        blobs: Mapping[tuple[str, str], bytes | None],
-        tree: _Worktree,
-        rootdir_rel: str,
-    ) -> None:
-        classify = ctx.classifier().classify
-        jobs: list[tuple[CommitVerdict, ReplayJob]] = []
-        for verdict in verdicts:
-            if verdict.verdict not in (TEST_FIRST, PAIRED):
-                continue
-            jobs.append((verdict, self._job(repo, verdict, blobs, tree, rootdir_rel, classify)))
-        if not jobs:
-            return
-        with Replayer(
-            repo, rootdir_rel=rootdir_rel, timeout=ctx.settings.replay_timeout, classify=classify
-        ) as replayer:
-            for verdict, job in jobs:
-                verdict.replay = replayer.replay(job)
-
-    def _job(
-        self,
-        repo: Repository,
-        verdict: CommitVerdict,
-        blobs: Mapping[tuple[str, str], bytes | None],
-        tree: _Worktree,
-        rootdir_rel: str,
-        classify: Callable[[str], str],
-    ) -> ReplayJob:
-        commit = verdict.commit
-        parent = commit.parents[0]
-        refs = {t for u in verdict.units if u.verdict in (TEST_FIRST, PAIRED) for t in u.window}
-        selection = tuple(sorted({n for r in refs if (n := node_id(r, rootdir_rel)) is not None}))
-        kinds = classify
-        if commit.sha is None:
-            paths = changed_paths(repo, parent, None)
-            untracked = set(listed_files(repo)) - set(_tracked(repo))
-            entries = [*paths, *(("A", p) for p in sorted(untracked))]
-            green = {p: (None if s == "D" else tree.read(p)) for s, p in entries}
-            red = {p: v for p, v in green.items() if kinds(p) == "test"}
-        else:
-            entries = changed_paths(repo, parent, commit.sha)
-            tests = [(s, p) for s, p in entries if kinds(p) == "test"]
-            contents = read_blobs(repo, [(commit.sha, p) for s, p in tests if s != "D"])
-            red = {p: (None if s == "D" else contents.get((commit.sha, p))) for s, p in tests}
-            green = {}
-        introduced: set[str] = set()
-        changed: set[str] = set()
-        before = read_blobs(
-            repo, [(parent, f.old_path or f.path) for f in commit.files if f.kind == "source"]
-        )
-        for change in commit.files:
-            if change.kind != "source" or not change.path.endswith(".py"):
-                continue
-            now = (
-                tree.read(change.path)
-                if commit.sha is None
-                else blobs.get((commit.sha, change.path))
+            replay_verdicts(
+                repo, judged, ctx.classifier().classify, timeout=ctx.settings.replay_timeout
             )
-            old = before.get((parent, change.old_path or change.path))
-            new_names = outline(now).names if now is not None else frozenset()
-            old_names = outline(old).names if old is not None else frozenset()
-            introduced |= new_names - old_names
-            if old is None:
-                introduced |= set(module_names(change.path))
-        for unit in verdict.units:
-            changed.add(unit.unit.rsplit(".", 1)[-1])
-        verdict.introduced = frozenset(introduced)
-        return ReplayJob(
-            sha=commit.sha,
-            parent=parent,
-            selection=selection,
-            red_overlay=red,
-            green_overlay=green,
-            introduced=frozenset(introduced),
-            changed=frozenset(changed),
-        )
+        return self._result(judged.verdicts, mode, judged.test_map, judged.why_names, len(real))
 
     # --- the result ------------------------------------------------------------------------
     def _result(
@@ -318,6 +213,146 @@ class TddCheck(Check):
         else:
             status = Status.PASSED
         return self.result(status, summary, metrics=metrics, findings=findings, details=details)
+
+
+@dataclass
+class Judgement:
+    """The verdicts of a range and what was read to reach them."""
+
+    verdicts: list[CommitVerdict]
+    test_map: TestMap
+    why_names: str
+    blobs: Mapping[tuple[str, str], bytes | None]
+    tree: _Worktree
+    rootdir_rel: str
+
+
+def judge_range(
+    repo: Repository,
+    base: BaseRevision,
+    commits: Sequence[Commit],
+    classifier: Classifier,
+    *,
+    rootdir: Path,
+    exclude: Sequence[str] = (),
+    coverage: Callable[[], MeasuredCoverage] | None = None,
+) -> Judgement:
+    """Judge every commit of the range (the git layer's ``history``), oldest first."""
+
+    def excluded(path: str) -> bool:
+        return not path_selected(path, include=(), exclude=exclude)
+
+    tree = _Worktree(repo.root)
+    rootdir_rel = _relative(rootdir, repo.root)
+    real = [c for c in commits if c.sha is not None]
+    last = real[-1].sha if real else None
+    raw = raw_log(repo, base.merge_base, last) if last is not None else RawLog({})
+    blobs = read_blobs(repo, blob_keys(commits))
+    test_outlines: dict[str, Outline] = {}
+    for rel in listed_files(repo):
+        if rel.endswith(".py") and classifier.classify(rel) == "test":
+            found = tree.outline(rel)
+            if found is not None and found.test_functions():
+                test_outlines[rel] = found
+    naming = NamingMap(test_outlines)
+    test_map: TestMap = naming
+    why_names = "coverage was not measured"
+    if coverage is not None:
+        try:
+            measured = coverage()
+        except PbeError as exc:
+            why_names = str(exc).strip().splitlines()[0] if str(exc).strip() else "unavailable"
+        else:
+            if measured.has_contexts:
+                test_map = CoverageMap(measured.file, repo.root, rootdir_rel, tree.outline, naming)
+                why_names = ""
+            else:
+                why_names = "coverage recorded no per-test contexts"
+    verdicts = judge(
+        Inputs(
+            commits=commits,
+            raw=raw,
+            blobs=blobs,
+            head_outline=tree.outline,
+            disk=tree.read,
+            test_map=test_map,
+            excluded=excluded,
+            classify=classifier.classify,
+        )
+    )
+    return Judgement(verdicts, test_map, why_names, blobs, tree, rootdir_rel)
+
+
+def replay_verdicts(
+    repo: Repository, judged: Judgement, classify: Callable[[str], str], *, timeout: float
+) -> None:
+    """Replay every test-first or paired commit; the outcome lands in ``verdict.replay``."""
+    jobs = [
+        (verdict, replay_job(repo, verdict, judged, classify))
+        for verdict in judged.verdicts
+        if verdict.verdict in (TEST_FIRST, PAIRED)
+    ]
+    if not jobs:
+        return
+    with Replayer(
+        repo, rootdir_rel=judged.rootdir_rel, timeout=timeout, classify=classify
+    ) as replayer:
+        for verdict, job in jobs:
+            verdict.replay = replayer.replay(job)
+
+
+def replay_job(
+    repo: Repository,
+    verdict: CommitVerdict,
+    judged: Judgement,
+    classify: Callable[[str], str],
+) -> ReplayJob:
+    """What to replay for one commit: tests, overlays, and the names it introduces."""
+    blobs, tree, rootdir_rel = judged.blobs, judged.tree, judged.rootdir_rel
+    commit = verdict.commit
+    parent = commit.parents[0]
+    refs = {t for u in verdict.units if u.verdict in (TEST_FIRST, PAIRED) for t in u.window}
+    selection = tuple(sorted({n for r in refs if (n := node_id(r, rootdir_rel)) is not None}))
+    kinds = classify
+    if commit.sha is None:
+        paths = changed_paths(repo, parent, None)
+        untracked = set(listed_files(repo)) - set(_tracked(repo))
+        entries = [*paths, *(("A", p) for p in sorted(untracked))]
+        green = {p: (None if s == "D" else tree.read(p)) for s, p in entries}
+        red = {p: v for p, v in green.items() if kinds(p) == "test"}
+    else:
+        entries = changed_paths(repo, parent, commit.sha)
+        tests = [(s, p) for s, p in entries if kinds(p) == "test"]
+        contents = read_blobs(repo, [(commit.sha, p) for s, p in tests if s != "D"])
+        red = {p: (None if s == "D" else contents.get((commit.sha, p))) for s, p in tests}
+        green = {}
+    introduced: set[str] = set()
+    changed: set[str] = set()
+    before = read_blobs(
+        repo, [(parent, f.old_path or f.path) for f in commit.files if f.kind == "source"]
+    )
+    for change in commit.files:
+        if change.kind != "source" or not change.path.endswith(".py"):
+            continue
+        now = tree.read(change.path) if commit.sha is None else blobs.get((commit.sha, change.path))
+        old = before.get((parent, change.old_path or change.path))
+        new_names = outline(now).names if now is not None else frozenset()
+        old_names = outline(old).names if old is not None else frozenset()
+        introduced |= new_names - old_names
+        if old is None:
+            introduced |= set(module_names(change.path))
+    for unit in verdict.units:
+        changed.add(unit.unit.rsplit(".", 1)[-1])
+    verdict.introduced = frozenset(introduced)
+    return ReplayJob(
+        sha=commit.sha,
+        parent=parent,
+        selection=selection,
+        red_overlay=red,
+        green_overlay=green,
+        introduced=frozenset(introduced),
+        changed=frozenset(changed),
+    )
 
 
 def _tracked(repo: Repository) -> list[str]:
