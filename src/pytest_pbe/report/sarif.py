@@ -19,7 +19,6 @@ from pytest_pbe.report.files import write_atomic
 from pytest_pbe.report.findings import Level, check_level, entries, rule_id, unexplained
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/pytest-pbe/"
 FINGERPRINT_KEY = "pytestPbe/v1"
 
 _LEVEL = {Level.ERROR: "error", Level.WARNING: "warning", Level.NOTE: "note"}
@@ -90,7 +89,6 @@ def to_sarif(report: Report, *, root: Path | None = None) -> dict[str, Any]:
                 "name": "pytest-pbe",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
                 "rules": rules,
             }
         },
