@@ -31,7 +31,9 @@ def _findings_text(check: CheckResult) -> str:
         rule = f"{finding.rule}: " if finding.rule else ""
         lines.append(f"{where}{commit}  {rule}{finding.message}".strip())
     lines.extend(check.details)
-    return clean("\n".join(lines))
+    # XML parsers turn a raw CR in text into LF anyway: say so in the file itself.
+    text = "\n".join(lines).replace("\r\n", "\n").replace("\r", "\n")
+    return clean(text)
 
 
 def to_element(report: Report) -> ET.Element:
