@@ -1,0 +1,382 @@
+"""The pytest plugin that watches each test and attributes leaks to its node id."""
+
+from __future__ import annotations
+
+import logging
+import time
+import tracemalloc
+import warnings
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from pytest_pbe.leakwatch import probes
+from pytest_pbe.leakwatch.model import WATCHED_KEY, Leak
+
+#: How long, in total, a test's new threads may take to finish after its teardown
+#: before they count as leaked (CPython's own runner also waits for dangling threads).
+THREAD_GRACE_SECONDS = 0.1
+
+TRACEMALLOC_HINT = (
+    "run with 'python -X tracemalloc=20 -m pytest' or PYTHONTRACEMALLOC=20 "
+    "to see where it was created"
+)
+
+_ASYNCIO_LEAKS = ("Task was destroyed but it is pending", "exception was never retrieved")
+
+_WarningFilter = tuple[Any, ...]
+
+
+def _python_default_ignore() -> _WarningFilter | None:
+    """Python's own ``ignore::ResourceWarning`` entry (the last one; the defaults come last)."""
+    for entry in reversed(warnings.filters):
+        action, message, category, module, lineno = entry
+        if (action, message, category, module, lineno) == (
+            "ignore",
+            None,
+            ResourceWarning,
+            None,
+            0,
+        ):
+            return cast(_WarningFilter, entry)
+    return None
+
+
+def _show_resource_warnings(default_ignore: _WarningFilter | None) -> None:
+    """Let ``ResourceWarning`` through where only Python's default filter hides it.
+
+    Called inside a fresh ``catch_warnings`` context, so nothing outlives the test. The
+    user's own filters are kept: one that is more specific, or one of their own that
+    decides for every ``ResourceWarning`` (``error``, ``ignore``, ...), still wins.
+    """
+    if default_ignore is None:
+        return
+    filters = cast(list[_WarningFilter], warnings.filters)
+    for index, entry in enumerate(filters):
+        _action, message, category, module, lineno = entry
+        if not issubclass(ResourceWarning, category):
+            continue
+        if message is None and module is None and lineno == 0:  # decides for all of them
+            if entry is default_ignore:
+                filters.insert(index, ("always", None, ResourceWarning, None, 0))
+                mutated = getattr(warnings, "_filters_mutated", None)
+                if callable(mutated):
+                    mutated()
+            return
+
+
+def _forward(log: list[warnings.WarningMessage]) -> None:
+    """Hand the test's warnings on to pytest's own recorder, as if never intercepted."""
+    show = getattr(warnings, "_showwarnmsg", None)  # keeps ``source`` (tracemalloc)
+    for message in log:
+        if callable(show):
+            show(message)
+        else:  # pragma: no cover - every CPython from 3.6 to 3.14 has _showwarnmsg
+            warnings.showwarning(
+                message.message,
+                message.category,
+                message.filename,
+                message.lineno,
+                message.file,
+                message.line,
+            )
+
+
+class _Watch:
+    """The state of the one test being watched."""
+
+    def __init__(self, nodeid: str) -> None:
+        self.nodeid = nodeid
+        self.before = probes.Snapshot.take()
+        self.log: list[warnings.WarningMessage] = []
+        self.leaks: list[Leak] = []
+        self.origins: dict[int, tuple[str | None, str | None]] = {}
+        self.reported = probes.Resources()  # already blamed through a fixture's teardown
+
+
+class _AsyncioHandler(logging.Handler):
+    """asyncio logs pending tasks destroyed and unretrieved task exceptions: catch those."""
+
+    def __init__(self, watcher: LeakWatcher) -> None:
+        super().__init__(logging.ERROR)
+        self.watcher = watcher
+
+    def emit(self, record: logging.LogRecord) -> None:
+        watch = self.watcher.current
+        if watch is None:
+            return
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001  # a broken log record must not break the test
+            return
+        if any(marker in text for marker in _ASYNCIO_LEAKS):
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            watch.leaks.append(Leak("task", " ".join(lines[:2])))
+
+
+class LeakWatcher:
+    """Registered as a pytest plugin by the ``leaks`` item (controller and xdist workers)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.rootdir = Path(config.rootpath)
+        self.watched = 0  # tests watched in this process
+        self.remote_watched = 0  # tests watched by pytest-xdist workers (controller only)
+        self.workers_reporting = 0
+        self.current: _Watch | None = None
+        self._default_ignore = _python_default_ignore()
+        self._owned = probes.Resources()  # held by wider-scoped fixtures: nobody's leak
+        self._fixtures: dict[int, tuple[str, str, probes.Resources]] = {}
+        self._handler: _AsyncioHandler | None = None
+        self._workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
+
+    # --- the test protocol ------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True, trylast=True)  # innermost: other plugins' per-test set-up first
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        if self._handler is None:
+            self._handler = _AsyncioHandler(self)
+            logging.getLogger("asyncio").addHandler(self._handler)
+        watch = self.current = _Watch(item.nodeid)
+        log: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as recorded:
+                log = recorded
+                watch.log = recorded
+                self._record_origins(watch, recorded)
+                _show_resource_warnings(self._default_ignore)
+                return (yield)
+        finally:
+            self.current = None
+            _forward(log)
+
+    def _record_origins(self, watch: _Watch, recorded: list[warnings.WarningMessage]) -> None:
+        """Read an object's allocation traceback while its warning is being emitted.
+
+        Later is too late: keeping the warning resurrects the finalized object, and
+        CPython then re-stamps its tracemalloc traceback with the stack at that moment.
+        ``catch_warnings(record=True)`` itself installs ``_showwarnmsg_impl`` like this.
+        """
+        if not tracemalloc.is_tracing() or not hasattr(warnings, "_showwarnmsg_impl"):
+            return
+
+        def record(message: warnings.WarningMessage) -> None:
+            if message.source is not None and issubclass(
+                message.category, (ResourceWarning, RuntimeWarning)
+            ):
+                watch.origins[id(message)] = self._allocation(message.source)
+            recorded.append(message)
+
+        warnings._showwarnmsg_impl = record
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        watch = self.current
+        if call.when == "teardown" and watch is not None and watch.nodeid == item.nodeid:
+            leaks = self._finish(watch)
+            report.user_properties.extend(leak.to_property() for leak in leaks)
+            self.watched += 1
+            if self._workeroutput is not None:
+                self._workeroutput[WATCHED_KEY] = self.watched
+        return report
+
+    # --- fixtures wider than a test own what they create until their teardown ----------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Generator[None, object, object]:
+        if fixturedef.scope == "function" or self.current is None:
+            return (yield)
+        before = probes.Snapshot.take()
+        try:
+            return (yield)
+        finally:
+            created = probes.new_since(before, probes.Snapshot.take(), self._owned)
+            if created:
+                self._owned.add(created)
+                self._fixtures[id(fixturedef)] = (fixturedef.argname, fixturedef.scope, created)
+
+    def pytest_fixture_post_finalizer(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> None:
+        entry = self._fixtures.pop(id(fixturedef), None)
+        if entry is None:
+            return
+        name, scope, created = entry
+        self._owned.discard(created)
+        watch = self.current
+        if watch is None:
+            return
+        after = probes.Snapshot.take()
+        left = probes.new_since(probes.Snapshot(), after, probes.Resources())
+        left.threads &= created.threads
+        left.fds &= created.fds
+        left.children &= created.children
+        watch.reported.add(left)
+        suffix = f", created by the {scope}-scoped fixture {name!r} and not released by it"
+        watch.leaks.extend(
+            Leak(leak.kind, leak.what + suffix, leak.origin, leak.hint)
+            for leak in self._describe(left)
+        )
+
+    # --- xdist: the controller learns how many tests each worker watched -------------
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", None)
+        if isinstance(output, dict):
+            count = output.get(WATCHED_KEY, 0)
+            if isinstance(count, int):
+                self.remote_watched += count
+                self.workers_reporting += 1
+
+    def pytest_unconfigure(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._handler is not None:
+            logging.getLogger("asyncio").removeHandler(self._handler)
+            self._handler = None
+
+    # --- judging one test ---------------------------------------------------------------
+    def _finish(self, watch: _Watch) -> list[Leak]:
+        leaks = list(watch.leaks)
+        for message in watch.log:
+            leak = self._from_warning(watch, message)
+            if leak is not None:
+                leaks.append(leak)
+        after = probes.Snapshot.take()
+        new = probes.new_since(watch.before, after, self._owned)
+        new.discard(watch.reported)
+        if new.threads:
+            deadline = time.monotonic() + THREAD_GRACE_SECONDS
+            for thread in list(new.threads):
+                try:
+                    thread.join(max(0.0, deadline - time.monotonic()))
+                except RuntimeError:  # a thread that can't be joined (a dummy thread)
+                    continue
+                if not thread.is_alive():
+                    new.threads.discard(thread)
+        leaks.extend(self._describe(new))
+        return leaks
+
+    def _describe(self, new: probes.Resources) -> list[Leak]:
+        leaks = []
+        for thread in sorted(new.threads, key=lambda t: t.name):
+            daemon = "daemon " if thread.daemon else ""
+            leaks.append(
+                Leak(
+                    "thread",
+                    f"{daemon}thread {thread.name!r} still running after the test",
+                    hint="stop and join it in the test or a fixture's teardown",
+                )
+            )
+        for pid in sorted(new.children):
+            if probes.process_alive(pid):
+                leaks.append(
+                    Leak(
+                        "process",
+                        f"child process {probes.describe_process(pid)} after the test",
+                        hint="terminate it and wait() for it before the test ends",
+                    )
+                )
+        for fd in sorted(new.fds):
+            target = probes.describe_fd(fd)
+            if target is not None:
+                leaks.append(
+                    Leak(
+                        "fd",
+                        f"file descriptor {fd} ({target}) left open",
+                        hint="close it (a with-block) before the test ends",
+                    )
+                )
+        return leaks
+
+    def _from_warning(self, watch: _Watch, message: warnings.WarningMessage) -> Leak | None:
+        category = message.category
+        text = str(message.message)
+        if issubclass(category, ResourceWarning):
+            origin, hint = watch.origins.get(id(message)) or self._allocation(message.source)
+            return Leak("resource-warning", text, origin, hint)
+        if issubclass(category, RuntimeWarning) and "was never awaited" in text:
+            origin, hint = watch.origins.get(id(message)) or self._allocation(message.source)
+            return Leak("coroutine", text.splitlines()[0], origin, hint)
+        if issubclass(category, pytest.PytestUnraisableExceptionWarning):
+            return self._from_pytest_report(text, "unraisable")
+        if issubclass(category, pytest.PytestUnhandledThreadExceptionWarning):
+            return self._from_pytest_report(text, "thread-exception")
+        return None
+
+    def _from_pytest_report(self, text: str, kind: str) -> Leak:
+        """Parse pytest's unraisable / thread-exception warning text."""
+        head, _, rest = text.partition("\n")
+        body, allocated = rest, ""
+        for marker in ("Object allocated at", "Enable tracemalloc"):
+            if marker in body:
+                body, _, tail = body.partition(marker)
+                allocated = tail if marker.startswith("Object") else ""
+        lines = [line for line in body.splitlines() if line.strip()]
+        error = next(
+            (line.strip() for line in reversed(lines) if not line.startswith((" ", "\t"))),
+            "",
+        )
+        if kind == "unraisable" and error.startswith("ResourceWarning"):
+            kind = "resource-warning"
+        elif kind == "unraisable" and error.startswith("RuntimeWarning") and "awaited" in error:
+            kind = "coroutine"
+        origin = None
+        hint = None
+        if allocated:
+            origin = self._frame_from_text(allocated)
+        elif "Enable tracemalloc" in text and kind != "thread-exception":
+            hint = TRACEMALLOC_HINT
+        what = head.strip() + (f": {error}" if error and error not in head else "")
+        return Leak(kind, what, origin, hint)
+
+    def _frame_from_text(self, text: str) -> str | None:
+        frames = []
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith('File "') and '", line ' in line:
+                path, _, rest = line[6:].partition('", line ')
+                frames.append((path, rest.split(",")[0].strip()))
+        return self._pick_frame(frames)
+
+    def _allocation(self, source: object) -> tuple[str | None, str | None]:
+        if source is None:
+            return None, None
+        if not tracemalloc.is_tracing():
+            return None, TRACEMALLOC_HINT
+        traceback = tracemalloc.get_object_traceback(source)
+        if traceback is None:
+            return None, None
+        # Most recent call last, as the text form prints it.
+        frames = [(frame.filename, str(frame.lineno)) for frame in traceback]
+        return self._pick_frame(frames), None
+
+    def _pick_frame(self, frames: list[tuple[str, str]]) -> str | None:
+        """The most recent frame in the project (not the stdlib): where the test made it."""
+        if not frames:
+            return None
+
+        def shown(path: str, line: str) -> str:
+            try:
+                rel = Path(path).resolve().relative_to(self.rootdir.resolve()).as_posix()
+            except (ValueError, OSError):
+                rel = path
+            return f"{rel}:{line}"
+
+        for path, line in reversed(frames):
+            if "site-packages" in path or not Path(path).is_absolute():
+                continue
+            try:
+                Path(path).resolve().relative_to(self.rootdir.resolve())
+            except (ValueError, OSError):
+                continue
+            return shown(path, line)
+        return shown(*frames[-1])
