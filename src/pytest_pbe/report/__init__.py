@@ -31,10 +31,24 @@ def _changes(config: pytest.Config) -> ChangeSet | None:
     return verifier.ctx.changes_if_computed() if verifier is not None else None
 
 
-def repo_root(config: pytest.Config) -> Path:
-    """The repository's top level when known, else pytest's rootdir."""
+def repo_root(config: pytest.Config, *, ask_git: bool = False) -> Path | None:
+    """The repository's top level (finding paths are relative to it), None when unknown.
+
+    Known when an item computed the new code; with ``ask_git``, git is asked once more
+    (for the HTML page, which must read the files).
+    """
+    from pytest_pbe.engine import VERIFIER_KEY
+
     changes = _changes(config)
-    return changes.root if changes is not None else Path(config.rootpath)
+    if changes is not None:
+        return changes.root
+    verifier = config.stash.get(VERIFIER_KEY, None)
+    if ask_git and verifier is not None:
+        try:
+            return verifier.ctx.repository().root
+        except PbeError:
+            return None
+    return None
 
 
 def _coverage(config: pytest.Config, root: Path) -> CoverageLookup | None:
@@ -74,10 +88,9 @@ def write_reports(report: Report, settings: Settings, config: pytest.Config) -> 
     from pytest_pbe.report import json as json_report
 
     def html_write(rep: Report, path: Path) -> None:
-        root = repo_root(config)
-        html_report.write(
-            rep, path, root=root, changes=_changes(config), coverage=_coverage(config, root)
-        )
+        root = repo_root(config, ask_git=True)
+        coverage = _coverage(config, root) if root is not None else None
+        html_report.write(rep, path, root=root, changes=_changes(config), coverage=coverage)
 
     failures: list[str] = []
     writers: list[tuple[Path | None, Callable[[Report, Path], object]]] = [
