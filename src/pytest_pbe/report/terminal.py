@@ -6,9 +6,13 @@ from collections.abc import Sequence
 
 import pytest
 
-from pytest_pbe.model import CheckResult, Report, Status
+from pytest_pbe.model import CheckResult, Finding, Report, Status
 
 FINDINGS_SHOWN = 10  # per item without -v
+PER_FILE_SHOWN = 3  # per file without -v, when an item's findings span several files
+DETAILS_SHOWN = 20  # detail lines per item without -v
+SUMMARY_CHARS = 300  # an item's summary is shortened past this without -v
+_EVERYTHING = "(-v shows all, the report files have every one)"
 
 _MARK = {
     Status.PASSED: ("PASS", {"green": True}),
@@ -25,26 +29,85 @@ def render_lines(report: Report, *, verbose: bool) -> list[tuple[str, dict[str, 
     for check in report.checks:
         mark, markup = _MARK[check.status]
         optional = "" if check.required else " (not required)"
-        summary = f"{check.title}: {check.summary}" if check.summary else check.title
+        text = check.summary if verbose else _short_summary(check.summary)
+        summary = f"{check.title}: {text}" if text else check.title
         lines.append((f"[{mark:<5}] {check.id:<{width}}  {summary}{optional}", markup))
         if check.status in (Status.FAILED, Status.ERROR) or verbose:
             lines.extend((f"          {text}", {}) for text in _finding_lines(check, verbose))
-            lines.extend((f"          {text}", {}) for text in check.details)
+            lines.extend((f"          {text}", {}) for text in _detail_lines(check, verbose))
     return lines
 
 
+def _short_summary(summary: str) -> str:
+    """Whole '; '-separated parts up to SUMMARY_CHARS, then how many were left out."""
+    if len(summary) <= SUMMARY_CHARS:
+        return summary
+    parts = summary.split("; ")
+    kept: list[str] = []
+    size = 0
+    for part in parts:
+        size += len(part) + (2 if kept else 0)
+        if kept and size > SUMMARY_CHARS:
+            break
+        kept.append(part)
+    left = len(parts) - len(kept)
+    if not left:  # one enormous part: cut it
+        return summary[:SUMMARY_CHARS] + "... (the report files have it whole)"
+    return "; ".join(kept) + f"; ... ({left:,} more in the report files)"
+
+
+def _finding_line(finding: Finding) -> str:
+    where = finding.location()
+    commit = f" [{finding.commit[:10]}]" if finding.commit else ""
+    rule = f"{finding.rule}: " if finding.rule else ""
+    return f"{where}{commit}  {rule}{finding.message}".strip()
+
+
 def _finding_lines(check: CheckResult, verbose: bool) -> list[str]:
-    findings = check.findings if verbose else check.findings[:FINDINGS_SHOWN]
-    out = []
-    for finding in findings:
-        where = finding.location()
-        commit = f" [{finding.commit[:10]}]" if finding.commit else ""
-        rule = f"{finding.rule}: " if finding.rule else ""
-        out.append(f"{where}{commit}  {rule}{finding.message}".strip())
-    hidden = len(check.findings) - len(findings)
-    if hidden:
-        out.append(f"... {hidden} more (-v shows all, the report files have every one)")
+    """Every finding with -v; else grouped by file, capped per file and per item."""
+    if verbose:
+        return [_finding_line(f) for f in check.findings]
+    groups: dict[str | None, list[Finding]] = {}
+    for finding in check.findings:
+        groups.setdefault(finding.path, []).append(finding)
+    # Findings without a file (a total, a commit) are few and say the most: shown first.
+    pathless = groups.pop(None, [])
+    if not groups or (len(groups) == 1 and not pathless):
+        shown = check.findings[:FINDINGS_SHOWN]
+        out = [_finding_line(f) for f in shown]
+        hidden = len(check.findings) - len(shown)
+        if hidden:
+            out.append(f"... {hidden:,} more {_EVERYTHING}")
+        return out
+    out = [_finding_line(f) for f in pathless[:FINDINGS_SHOWN]]
+    budget = max(FINDINGS_SHOWN - len(out), PER_FILE_SHOWN)
+    hidden_findings = len(pathless) - len(out)
+    hidden_files = 0
+    for path, findings in groups.items():
+        if budget <= 0:
+            hidden_findings += len(findings)
+            hidden_files += 1
+            continue
+        kept = findings[: min(PER_FILE_SHOWN, budget)]
+        budget -= len(kept)
+        out.extend(_finding_line(f) for f in kept)
+        if len(findings) > len(kept):
+            out.append(f"{path}: ... {len(findings) - len(kept):,} more")
+            hidden_findings += len(findings) - len(shown)
+            hidden_files += 1
+    if hidden_findings:
+        files = "file" if hidden_files == 1 else "files"
+        what = "finding" if hidden_findings == 1 else "findings"
+        where = f" in {hidden_files:,} {files}" if hidden_files else ""
+        out.append(f"... {hidden_findings:,} more {what}{where}, not shown {_EVERYTHING}")
     return out
+
+
+def _detail_lines(check: CheckResult, verbose: bool) -> list[str]:
+    if verbose or len(check.details) <= DETAILS_SHOWN:
+        return list(check.details)
+    hidden = len(check.details) - DETAILS_SHOWN
+    return [*check.details[:DETAILS_SHOWN], f"... {hidden:,} more lines {_EVERYTHING}"]
 
 
 def verdict_line(report: Report, exit_status: int, report_errors: Sequence[str]) -> str:
