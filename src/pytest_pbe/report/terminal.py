@@ -93,7 +93,7 @@ def _finding_lines(check: CheckResult, verbose: bool) -> list[str]:
         out.extend(_finding_line(f) for f in kept)
         if len(findings) > len(kept):
             out.append(f"{path}: ... {len(findings) - len(kept):,} more")
-            hidden_findings += len(findings) - len(shown)
+            hidden_findings += len(findings) - len(kept)
             hidden_files += 1
     if hidden_findings:
         files = "file" if hidden_files == 1 else "files"
