@@ -59,3 +59,27 @@ def test_a_run_from_a_service_judges_only_that_services_new_code(
     result.stdout.fnmatch_lines(
         ["*1 changed file outside services/billing is left to its own run*"]
     )
+
+
+def test_failing_tests_are_named_by_repository_path_when_run_from_a_subdirectory(
+    monorepo: Path,
+    pytester: pytest.Pytester,
+    read_json: Callable[[Path], dict[str, Any]],
+) -> None:
+    service = monorepo / "services" / "users"
+    (service / "tests" / "test_bad.py").write_text("def test_bad():\n    assert False\n")
+    pytester.chdir()
+    pytester.runpytest_subprocess(
+        str(service),
+        "--rootdir",
+        str(service),
+        "-c",
+        str(service / "pytest.ini"),
+        "--pbe-verify",
+        "--pbe-checks",
+        "tests",
+        "--pbe-report-json",
+        str(monorepo / "r.json"),
+    )
+    finding = read_json(monorepo / "r.json")["checks"][0]["findings"][0]
+    assert (finding["path"], finding["line"]) == ("services/users/tests/test_bad.py", 1)

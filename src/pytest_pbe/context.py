@@ -84,6 +84,17 @@ class VerifyContext:
             return ""
         return rootdir.relative_to(root).as_posix()
 
+    def repo_path(self, rootdir_relative: str) -> str:
+        """A path pytest gives relative to its rootdir, made repository-relative ('/')."""
+        path = (self.rootdir / rootdir_relative).resolve()
+        try:
+            root = self.repository().root
+        except PbeError:
+            return Path(rootdir_relative).as_posix()  # no repository: rootdir is all we know
+        if not path.is_relative_to(root):
+            return Path(rootdir_relative).as_posix()
+        return path.relative_to(root).as_posix()
+
     def in_scope(self, path: str) -> bool:
         """Is this repo-relative path part of this pytest project (its rootdir)?"""
         prefix = self.scope_prefix()

@@ -37,7 +37,7 @@ class TestsCheck(Check):
         findings = [
             Finding(
                 message=f"{test.nodeid} {test.outcome}",
-                path=test.location[0].replace("\\", "/") if test.location else None,
+                path=ctx.repo_path(test.location[0]) if test.location else None,
                 line=(test.location[1] or 0) + 1
                 if test.location and test.location[1] is not None
                 else None,
