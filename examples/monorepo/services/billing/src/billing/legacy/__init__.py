@@ -1,0 +1,1 @@
+"""Exporters kept for the old accounting system until it is switched off."""

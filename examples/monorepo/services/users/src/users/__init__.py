@@ -1,0 +1,1 @@
+"""Users: names and their normal form."""
