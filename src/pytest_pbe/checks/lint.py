@@ -34,7 +34,7 @@ class LintCheck(ToolCheck):
             )
         return self.result(
             Status.PASSED,
-            f"no ruff findings {where} ({plural(len(runs.new_code.files), 'changed file')})"
+            f"no ruff findings {where} ({plural(runs.spec('ruff').files, 'changed file')})"
             + self.not_counted(old),
             metrics=metrics,
         )

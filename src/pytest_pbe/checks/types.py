@@ -35,7 +35,7 @@ class TypesCheck(ToolCheck):
             )
         return self.result(
             Status.PASSED,
-            f"no mypy errors {where} ({plural(len(runs.new_code.files), 'changed file')})"
+            f"no mypy errors {where} ({plural(runs.spec('mypy').files, 'changed file')})"
             + self.not_counted(old),
             metrics=metrics,
         )

@@ -63,7 +63,7 @@ class ToolCheck(Check):
     ) -> dict[str, MetricValue]:
         seconds = runs.seconds(name)
         return {
-            "files": len(runs.new_code.files),
+            "files": runs.spec(name).files,
             "findings": len(new),
             "not_new": len(old),
             "filter": runs.new_code.mode,

@@ -8,6 +8,7 @@ configuration, a file it could not parse): fail closed, never an empty, passing 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +54,6 @@ def relative_path(raw: str, *, cwd: Path, root: Path) -> str:
 
 
 def _normalise(path: Path) -> str:
-    import os
-
     return os.path.normpath(os.path.realpath(path))
 
 

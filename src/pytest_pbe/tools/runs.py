@@ -92,6 +92,7 @@ class RunSpec:
     args: tuple[str, ...]
     parse: Callable[[Completed], list[Issue]]
     skip: str | None = None  # a reason: nothing for this tool to judge
+    files: int = 0  # how many changed files it judges
 
 
 class ToolRuns:
@@ -167,7 +168,8 @@ class ToolRuns:
                 args += ["--config-file", os.path.relpath(config.path, cwd)]
             if config.files is None:
                 args += [nc.for_tool(p) for p in judged]
-            return RunSpec(name, "mypy", tuple(args), _parser(parse_mypy, cwd, root))
+            parser = _parser(parse_mypy, cwd, root)
+            return RunSpec(name, "mypy", tuple(args), parser, files=len(judged))
         if name in ("ruff", "ruff-errors"):
             if not nc.files:
                 return RunSpec(name, "ruff", (), _never, skip="no new Python code")
@@ -175,13 +177,16 @@ class ToolRuns:
             if name == "ruff-errors":
                 args += ["--select", ",".join(ERROR_RULES)]
             args += ["--", *self._targets((".py", ".pyi"))]
-            return RunSpec(name, "ruff", tuple(args), _parser(parse_ruff, cwd, root))
+            parser = _parser(parse_ruff, cwd, root)
+            return RunSpec(name, "ruff", tuple(args), parser, files=len(nc.files))
         if name == "bandit":
             if not nc.python_files((".py",)):
                 return RunSpec(name, "bandit", (), _never, skip="no new Python code")
             args = ["-f", "json", "-q", *_bandit_config(cwd)]
             args += ["--", *self._targets((".py",))]
-            return RunSpec(name, "bandit", tuple(args), _parser(parse_bandit, cwd, root))
+            parser = _parser(parse_bandit, cwd, root)
+            count = len(nc.python_files((".py",)))
+            return RunSpec(name, "bandit", tuple(args), parser, files=count)
         raise ValueError(f"unknown tool run {name!r}")  # pragma: no cover - programming error
 
     # --- running --------------------------------------------------------------------------
