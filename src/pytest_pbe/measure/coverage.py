@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -224,21 +224,27 @@ def start_early(config: pytest.Config) -> None:
 
 
 class _ContextSwitcher:
-    """Labels what each test runs (setup, call and teardown) with its node id."""
+    """Labels what each test runs (setup, call and teardown) with its node id.
+
+    One switch per test (each switch flushes the collector, the main cost of contexts);
+    the label goes back to none only when the test loop ends.
+    """
 
     def __init__(self, measurement: CoverageMeasurement) -> None:
         self.measurement = measurement
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+        if self.measurement.collector is not None:
+            self.measurement.collector.switch(item.nodeid)
+
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
-        collector = self.measurement.collector
-        if collector is not None:
-            collector.switch(item.nodeid)
+    def pytest_runtestloop(self) -> Generator[None, object, object]:
         try:
             return (yield)
         finally:
-            if collector is not None:
-                collector.switch("")
+            if self.measurement.collector is not None:
+                self.measurement.collector.switch("")
 
 
 class _ControllerHooks:
@@ -475,10 +481,9 @@ class _Analyzer:
         self.contexts = contexts
         self.cli_source = cli_source
         self.static = str(cov.config.context or "")
-        self.measured: dict[str, str] = {}  # realpath -> the name in the data
-        for name in data.measured_files():
-            if data.lines(name):  # coverage.py "touches" unimported source files: not run
-                self.measured[os.path.realpath(name)] = name
+        # realpath -> the name in the data (coverage.py also "touches" never-imported files
+        # under ``source``: those have no executed line, see ``analyze``).
+        self.measured = {os.path.realpath(name): name for name in data.measured_files()}
         self._omit: Any = None
         self._include: Any = None
         self._source: list[str] | None = None
@@ -499,6 +504,8 @@ class _Analyzer:
             starts = reporter.multiline_map()
         except (CoverageException, SyntaxError, OSError, ValueError) as exc:
             raise PbeError(f"coverage.py cannot analyse {str(path)!r}: {exc}") from exc
+        if name is not None and not analysis.executed:
+            name = None  # listed in the data, but not one line of it ever ran
         statements = frozenset(analysis.statements)
         missing: frozenset[int] = frozenset(analysis.missing) if name else statements
         missing_branches: dict[int, tuple[int, ...]] = {}
