@@ -85,6 +85,8 @@ def parse_mypy(run: Completed, *, cwd: Path, root: Path) -> list[Issue]:
             raise ToolError(
                 f"mypy printed output that is not JSON ({line[:80]!r}: {exc}); {_what_now(run)}"
             ) from exc
+        if not isinstance(data, dict) or not isinstance(data.get("file"), str):
+            raise _crash(run, f"printed JSON of an unexpected shape ({line[:80]!r})")
         code = data.get("code") or ""
         severity = str(data.get("severity") or "error")
         path = relative_path(str(data.get("file", "")), cwd=cwd, root=root)
@@ -151,10 +153,18 @@ def parse_ruff(run: Completed, *, cwd: Path, root: Path) -> list[Issue]:
         raise _crash(run, "printed no JSON list of findings")
     issues: list[Issue] = []
     for item in data:
+        location = item.get("location") if isinstance(item, dict) else None
+        end = (item.get("end_location") or {}) if isinstance(item, dict) else None
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("filename"), str)
+            or not isinstance(location, dict)
+            or not isinstance(end, dict)
+            or _int(location.get("row")) is None
+        ):
+            raise _crash(run, f"printed findings of an unexpected shape ({str(item)[:80]!r})")
         code = item.get("code")
-        path = relative_path(str(item.get("filename", "")), cwd=cwd, root=root)
-        location = item.get("location") or {}
-        end = item.get("end_location") or {}
+        path = relative_path(item["filename"], cwd=cwd, root=root)
         if code in (None, "invalid-syntax", "E999"):
             raise ToolError(
                 f"ruff could not parse {path}:{location.get('row')}: {item.get('message')}; "
@@ -186,6 +196,13 @@ def parse_bandit(run: Completed, *, cwd: Path, root: Path) -> list[Issue]:
     if run.returncode not in (0, 1) or not isinstance(data, dict):
         raise _crash(run, "failed")
     errors = data.get("errors") or []
+    results = data.get("results") or []
+    if not isinstance(errors, list) or not isinstance(results, list):
+        raise _crash(run, "printed JSON of an unexpected shape (errors/results not lists)")
+    if not all(isinstance(item, dict) for item in errors) or not all(
+        isinstance(item, dict) and isinstance(item.get("filename"), str) for item in results
+    ):
+        raise _crash(run, "printed JSON of an unexpected shape (an error or result not an object)")
     if errors:
         first = errors[0]
         path = relative_path(str(first.get("filename", "")), cwd=cwd, root=root)
@@ -195,8 +212,11 @@ def parse_bandit(run: Completed, *, cwd: Path, root: Path) -> list[Issue]:
             + "; fix the file (a syntax error?) so that it can be scanned"
         )
     issues: list[Issue] = []
-    for item in data.get("results") or []:
-        line_range = [n for n in item.get("line_range") or [] if isinstance(n, int)]
+    for item in results:
+        raw_range = item.get("line_range")
+        if not isinstance(raw_range, list):
+            raw_range = []
+        line_range = [n for n in raw_range if isinstance(n, int)]
         line = _int(item.get("line_number"))
         issues.append(
             Issue(
