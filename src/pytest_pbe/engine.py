@@ -102,10 +102,21 @@ class Verifier:
 
             measurement = CoverageMeasurement(self.config, self.settings)
             self.ctx.stash[COVERAGE_MEASUREMENT] = measurement
-            if self.is_worker:
-                measurement.configure_worker()
-            else:
-                measurement.configure()
+            try:
+                if self.is_worker:
+                    measurement.configure_worker()
+                else:
+                    measurement.configure()
+            except Exception as exc:  # noqa: BLE001  # fail closed: every reader is in error
+                error = exc
+                if not isinstance(exc, PbeError):
+                    error = PbeError(
+                        f"coverage.py could not start: {exc}; fix the coverage configuration"
+                    )
+                    error.__cause__ = exc
+                for check in self.enabled():
+                    if "coverage" in check.needs:
+                        self.early_results.setdefault(check.id, self._error(check, error))
 
     def _stop_measurements(self) -> None:
         from pytest_pbe.measure.coverage import COVERAGE_MEASUREMENT

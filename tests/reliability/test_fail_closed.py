@@ -277,7 +277,6 @@ def test_ruff_json_of_the_wrong_shape_is_an_error(
 # --- coverage data, internal errors -----------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="a corrupt .coveragerc crashes start_early with a traceback")
 def test_a_corrupt_coverage_configuration_is_an_error_of_the_coverage_item(
     project: Any, check_of: CheckOf
 ) -> None:
@@ -292,7 +291,6 @@ def test_a_corrupt_coverage_configuration_is_an_error_of_the_coverage_item(
     assert check_of(report)("tests")["status"] == "passed"
 
 
-@pytest.mark.xfail(strict=True, reason="a corrupt .coveragerc crashes start_early with a traceback")
 def test_a_corrupt_coverage_configuration_does_not_break_items_that_do_not_measure(
     project: Any, check_of: CheckOf
 ) -> None:

@@ -215,7 +215,10 @@ def start_early(config: pytest.Config) -> None:
     """
     if pytest_cov_requested(config):
         return
-    collector = _Collector(contexts=True)
+    try:
+        collector = _Collector(contexts=True)
+    except Exception:  # noqa: BLE001  # a bad coverage config: the items that need it say so
+        return
     guard = _EarlyGuard(collector)
     config.stash[_EARLY] = collector
     config.stash[_GUARD] = guard
