@@ -169,6 +169,10 @@ COMMANDS: dict[str, list[list[str]]] = {
         _py("-m", "bandit", "-q", "-c", "pyproject.toml", "-r", "src"),
     ],
     "pbe": [_py(*PYTEST, "--pbe-verify", "--pbe-report-json", "pbe.json")],
+    # The same without the four static-analysis items: their marginal cost.
+    "pbe-no-tools": [
+        _py(*PYTEST, "--pbe-verify", "--pbe-skip", "types,lint,security,errors"),
+    ],
 }
 
 
@@ -216,6 +220,12 @@ def measure(root: Path, repeats: int) -> list[dict[str, Any]]:
             "seconds": statistics.median(times["pbe"]),
             "baseline": sequential,
             "note": "target <= 0.70x the sequential pipeline",
+        },
+        {
+            "name": f"{label}: pytest --pbe-verify without types,lint,security,errors",
+            "seconds": statistics.median(times["pbe-no-tools"]),
+            "baseline": floor,
+            "note": "the other items alone; pbe minus this is the tools' marginal cost",
         },
     ]
 
