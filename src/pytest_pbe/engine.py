@@ -78,6 +78,8 @@ class Verifier:
         self.report: Report | None = None
         self.report_errors: list[str] = []
         self.is_worker = hasattr(config, "workerinput")
+        #: Ctrl-C arrived after the tests, while the items were being judged.
+        self.judging_interrupted = False
 
     @classmethod
     def install(cls, config: pytest.Config) -> Verifier:
@@ -219,10 +221,15 @@ class Verifier:
             return check.skipped("switched off (pbe_checks / --pbe-skip)")
         if check.id in self.early_results:
             return self.early_results[check.id]
+        if self.judging_interrupted:
+            return check.error("interrupted (KeyboardInterrupt) before it was judged: not judged")
         if self.facts.interrupted and check.id != "tests":
             return check.error("session interrupted before the tests finished: not judged")
         try:
             result = check.evaluate(self.ctx)
+        except KeyboardInterrupt:  # Ctrl-C while judging: this item and the rest are unjudged
+            self.judging_interrupted = True
+            return check.error("interrupted (KeyboardInterrupt) while judging: not judged")
         except Exception as exc:  # noqa: BLE001  # fail closed: it becomes this item's error
             return self._error(check, exc)
         if not _is_result(result):
@@ -286,13 +293,15 @@ class Verifier:
             base=base,
             head_sha=head,
             dirty=dirty,
-            complete=not self.facts.interrupted,
+            complete=not (self.facts.interrupted or self.judging_interrupted),
             scope=scope,
             notes=tuple(notes),
         )
 
     def exit_status(self, pytest_status: int) -> int:
         """pytest's own failures first (1-5), then 6 for failed items, 7 for errors."""
+        if self.judging_interrupted and pytest_status == 0:
+            return int(pytest.ExitCode.INTERRUPTED)
         if pytest_status != 0 or self.report is None:
             return pytest_status
         report = self.report

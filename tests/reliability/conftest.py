@@ -41,7 +41,7 @@ class Project:
         self.path = path
         self.git_path = shutil.which("git") or "git"
         ignore = (path / ".gitignore").read_text(encoding="utf-8")
-        self.write(".gitignore", ignore + "runpytest-*/\nreports/\n")
+        self.write(".gitignore", ignore + "runpytest-*\nreports/\n")
         self.write("pytest.ini", PYTEST_INI)
         self.write("src/app/__init__.py", "")
         self.write("src/app/calc.py", CALC)
@@ -172,6 +172,9 @@ def _snapshot(path: Path) -> dict[str, object]:
             and not p.name.endswith(".json")
             and "__pycache__" not in p.parts
             and ".pytest_cache" not in p.parts
+            # ruff's and mypy's own caches (each ignores itself in git): the tools' state
+            and ".ruff_cache" not in p.parts
+            and ".mypy_cache" not in p.parts
             and not p.relative_to(path).parts[0].startswith("runpytest-")
             and p.name not in ("stdout", "stderr")
         },

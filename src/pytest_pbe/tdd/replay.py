@@ -40,6 +40,7 @@ from typing import Any
 
 from pytest_pbe.errors import GitError, PbeError
 from pytest_pbe.git.runner import Repository
+from pytest_pbe.tools.process import die_with_parent
 
 VERIFIED = "verified"
 FAILED = "failed"
@@ -395,15 +396,19 @@ class Replayer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent(),  # it dies with pytest
         )
         timed_out = False
         try:
             output, _ = proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            _kill_group(proc)
             output, _ = proc.communicate()
+        except BaseException:  # Ctrl-C, or anything else: the replayed run must not outlive us
+            _kill_group(proc)
+            proc.wait()
+            raise
         seconds = time.perf_counter() - started
         data: dict[str, Any] = {}
         if out.is_file():
@@ -437,6 +442,12 @@ class Replayer:
                 red.seconds + green.seconds,
             )
         return judge_runs(job, red, green, self.in_source)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the replayed pytest and everything it started (its own session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _inside(path: str, root: str) -> bool:

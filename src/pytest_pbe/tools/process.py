@@ -8,12 +8,14 @@ the whole tree it started), and never goes through a shell.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -23,6 +25,33 @@ from pytest_pbe.errors import ToolError
 # Variables that would make coverage.py (or pytest-cov) measure the tool itself: a
 # session under ``coverage run`` must not turn mypy into a measured, slowed subprocess.
 _DROPPED_PREFIXES = ("COV_CORE_", "COVERAGE_PROCESS_")
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """Linux: a ``preexec_fn`` that makes the child die with its parent; else None.
+
+    A tool runs in its own session (so a timeout can kill its whole group), which also
+    means nothing stops it when pytest dies without cleaning up (``os._exit`` in a test,
+    SIGKILL): ``PR_SET_PDEATHSIG`` has the kernel send it SIGKILL then. The libc function
+    is looked up here, in the parent: the child only calls it.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl: nobody will collect us
+            os._exit(1)
+
+    return preexec
 
 
 def tool_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -89,6 +118,7 @@ class BackgroundRun:
                 stderr=self._err,
                 env=tool_environment(os.environ if environ is None else environ),
                 start_new_session=os.name == "posix",
+                preexec_fn=die_with_parent(),  # the child only calls prctl
             )
         except OSError as exc:
             self._close()
