@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,10 +36,11 @@ def _children_supported() -> bool:
 
 
 CHILDREN_SUPPORTED = _children_supported()
+_PID = os.getpid()
 
 
-def open_fds() -> frozenset[int] | None:
-    """The open file descriptors of this process, or None where they can't be listed."""
+def open_fds() -> frozenset[str] | None:
+    """The open file descriptors (as their names in the fd directory), None if unlistable."""
     if FD_DIR is None:
         return None
     names = os.listdir(FD_DIR)  # noqa: PTH208  # the fastest listing; this runs per test
@@ -46,7 +48,8 @@ def open_fds() -> frozenset[int] | None:
     # lowest free descriptor then, so it is the lowest free one now: find and drop it.
     probe = os.open(os.devnull, os.O_RDONLY)
     os.close(probe)
-    return frozenset(int(name) for name in names if name.isdigit() and int(name) != probe)
+    fds = frozenset(names)
+    return fds - {str(probe)}
 
 
 def describe_fd(fd: int) -> str | None:
@@ -63,13 +66,16 @@ def describe_fd(fd: int) -> str | None:
         return "open"
 
 
-def child_pids() -> frozenset[int] | None:
-    """Child processes of this process (running or exited but not waited for)."""
+def child_pids(threads: Iterable[threading.Thread] = ()) -> frozenset[bytes] | None:
+    """Child processes of this process (running, or exited but not waited for).
+
+    ``threads``: the live threads, if the caller has them (children belong to a thread).
+    """
     if not CHILDREN_SUPPORTED:
         return None
-    tids = {os.getpid()}
-    tids.update(t.native_id for t in threading.enumerate() if t.native_id is not None)
-    pids: set[int] = set()
+    tids = {_PID}
+    tids.update(t.native_id for t in threads or threading.enumerate() if t.native_id is not None)
+    pids: set[bytes] = set()
     for tid in tids:
         try:
             fd = os.open(f"/proc/self/task/{tid}/children", os.O_RDONLY)
@@ -79,7 +85,7 @@ def child_pids() -> frozenset[int] | None:
             data = os.read(fd, 65536)
         finally:
             os.close(fd)
-        pids.update(int(pid) for pid in data.split())
+        pids.update(data.split())
     return frozenset(pids)
 
 
@@ -113,12 +119,17 @@ class Snapshot:
     """What the process held at one moment; None fields were not measurable."""
 
     threads: set[threading.Thread] = field(default_factory=set)
-    fds: frozenset[int] | None = None
-    children: frozenset[int] | None = None
+    fds: frozenset[str] | None = None
+    children: frozenset[bytes] | None = None
 
     @classmethod
     def take(cls) -> Snapshot:
-        return cls(set(threading.enumerate()), open_fds(), child_pids())
+        threads = threading.enumerate()
+        return cls(set(threads), open_fds(), child_pids(threads))
+
+    def with_fresh_threads(self) -> Snapshot:
+        """This snapshot's descriptors and children, with the threads of right now."""
+        return Snapshot(set(threading.enumerate()), self.fds, self.children)
 
 
 @dataclass
@@ -152,9 +163,9 @@ def new_since(before: Snapshot, after: Snapshot, exclude: Resources) -> Resource
         if t.is_alive() and t not in exclude.threads and t is not threading.main_thread()
     }
     if before.fds is not None and after.fds is not None:
-        out.fds = set(after.fds - before.fds) - exclude.fds
+        out.fds = {int(fd) for fd in after.fds - before.fds if fd.isdigit()} - exclude.fds
     if before.children is not None and after.children is not None:
-        out.children = set(after.children - before.children) - exclude.children
+        out.children = {int(pid) for pid in after.children - before.children} - exclude.children
     return out
 
 

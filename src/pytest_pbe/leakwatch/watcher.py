@@ -87,9 +87,9 @@ def _forward(log: list[warnings.WarningMessage]) -> None:
 class _Watch:
     """The state of the one test being watched."""
 
-    def __init__(self, nodeid: str) -> None:
+    def __init__(self, nodeid: str, before: probes.Snapshot) -> None:
         self.nodeid = nodeid
-        self.before = probes.Snapshot.take()
+        self.before = before
         self.log: list[warnings.WarningMessage] = []
         self.leaks: list[Leak] = []
         self.origins: dict[int, tuple[str | None, str | None]] = {}
@@ -126,6 +126,7 @@ class LeakWatcher:
         self.remote_watched = 0  # tests watched by pytest-xdist workers (controller only)
         self.workers_reporting = 0
         self.current: _Watch | None = None
+        self._last: probes.Snapshot | None = None
         self._default_ignore = _python_default_ignore()
         self._owned = probes.Resources()  # held by wider-scoped fixtures: nobody's leak
         self._fixtures: dict[int, tuple[str, str, probes.Resources]] = {}
@@ -140,7 +141,11 @@ class LeakWatcher:
         if self._handler is None:
             self._handler = _AsyncioHandler(self)
             logging.getLogger("asyncio").addHandler(self._handler)
-        watch = self.current = _Watch(item.nodeid)
+        # The previous test's closing snapshot opens this one (one listing per test):
+        # nothing runs between two tests but pytest's reporting. Threads are re-read.
+        last = self._last
+        before = last.with_fresh_threads() if last is not None else probes.Snapshot.take()
+        watch = self.current = _Watch(item.nodeid, before)
         log: list[warnings.WarningMessage] = []
         try:
             with warnings.catch_warnings(record=True) as recorded:
@@ -214,7 +219,8 @@ class LeakWatcher:
         if watch is None:
             return
         after = probes.Snapshot.take()
-        left = probes.new_since(probes.Snapshot(), after, probes.Resources())
+        nothing = probes.Snapshot(set(), frozenset(), frozenset())
+        left = probes.new_since(nothing, after, probes.Resources())
         left.threads &= created.threads
         left.fds &= created.fds
         left.children &= created.children
@@ -250,7 +256,7 @@ class LeakWatcher:
             leak = self._from_warning(watch, message)
             if leak is not None:
                 leaks.append(leak)
-        after = probes.Snapshot.take()
+        after = self._last = probes.Snapshot.take()
         new = probes.new_since(watch.before, after, self._owned)
         new.discard(watch.reported)
         if new.threads:
