@@ -43,13 +43,24 @@ def open_fds() -> frozenset[str] | None:
     """The open file descriptors (as their names in the fd directory), None if unlistable."""
     if FD_DIR is None:
         return None
+    keep = _probe_fd()  # opened before the listing, so every listing has it
     names = os.listdir(FD_DIR)  # noqa: PTH208  # the fastest listing; this runs per test
     # The listing's own descriptor is in the list but already closed again. It was the
     # lowest free descriptor then, so it is the lowest free one now: find and drop it.
-    probe = os.open(os.devnull, os.O_RDONLY)
+    probe = os.dup(keep)  # dup() returns the lowest free descriptor, cheaply
     os.close(probe)
     fds = frozenset(names)
     return fds - {str(probe)}
+
+
+_PROBE: list[int] = []
+
+
+def _probe_fd() -> int:
+    """One descriptor kept open for the session, only to be dup()ed (it is in every listing)."""
+    if not _PROBE:
+        _PROBE.append(os.open(os.devnull, os.O_RDONLY))
+    return _PROBE[0]
 
 
 def describe_fd(fd: int) -> str | None:
