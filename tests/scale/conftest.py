@@ -31,6 +31,10 @@ def git(repo: Path) -> Git:
 @pytest.fixture
 def monorepo(repo: Path, git: Git) -> str:
     """The monorepo example committed on main as a feature; returns the base sha before it."""
+    # pytester's runpytest_subprocess leaves a 'runpytest-current' symlink: not new code.
+    with (repo / ".gitignore").open("a") as ignore:
+        ignore.write("runpytest-current\n")
+    git("commit", "-qam", "ignore pytester's symlink")
     base = git("rev-parse", "HEAD")
     shutil.copytree(EXAMPLE, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
     git("add", "-A")

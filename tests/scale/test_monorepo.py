@@ -22,7 +22,8 @@ def _item(report: dict[str, Any], check_id: str) -> dict[str, Any]:
 def test_each_service_judges_only_its_own_part_of_the_change(
     monorepo: str, run_service: RunService
 ) -> None:
-    for name, own, other in (("billing", 7, 6), ("users", 6, 7)):
+    # users: its empty migrations/__init__.py adds no line; the README is outside both.
+    for name, own, other in (("billing", 7, 7), ("users", 6, 8)):
         result, report = run_service(name, "--pbe-base", monorepo)
         assert result.ret == 0, result.stdout.str()
         assert report["scope"]["path"] == f"services/{name}"
