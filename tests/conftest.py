@@ -54,7 +54,7 @@ def repo(pytester: pytest.Pytester) -> Path:
     path = pytester.path
     git(path, "init", "-q", "-b", "main")
     (path / ".gitignore").write_text(
-        ".pytest_cache/\n__pycache__/\n*.json\n.coverage*\n/stdout\n/stderr\n/runpytest-*/\n"
+        ".pytest_cache/\n__pycache__/\n*.json\n.coverage*\n/stdout\n/stderr\n/runpytest-*\n"
     )
     git(path, "add", ".")
     git(path, "commit", "-q", "-m", "initial")
