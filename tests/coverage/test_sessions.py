@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from collections.abc import Callable
@@ -28,6 +29,7 @@ source = ["app"]
 # hook, as another item would read it).
 DUMP_CONFTEST = """
 import json
+import math
 import pytest
 
 @pytest.hookimpl(optionalhook=True)
@@ -239,3 +241,46 @@ def test_it_agrees_with_diff_cover_on_the_same_diff_and_data(
         ours.setdefault(f["path"], []).extend(range(f["line"], f["end_line"] + 1))
     theirs = {p: s["violation_lines"] for p, s in dc["src_stats"].items() if s["violation_lines"]}
     assert ours == theirs
+
+
+TOTAL_CONFIG = """
+[tool.coverage.run]
+source = ["app"]
+branch = true
+
+[tool.coverage.report]
+omit = ["app/skip_*.py"]
+exclude_also = ["def never"]
+"""
+
+
+def test_the_total_is_the_one_coverage_report_prints(
+    write: Write, commit: Commit, run_pbe: RunPbe, repo: Path
+) -> None:
+    # One analysis per file gives the total: it must equal `coverage report`'s (branches,
+    # report omit, exclusions, a source file no test imports).
+    base = _feature(write, commit)
+    write("pyproject.toml", PYPROJECT.split("[tool.coverage")[0] + TOTAL_CONFIG)
+    write(
+        "app/extra.py",
+        "def a(x):\n    if x:\n        return 1\n    return 2\n\ndef never():\n    return 3\n",
+    )
+    write("app/skip_me.py", "def s():\n    return 1\n")
+    write("app/lonely.py", "def lonely():\n    return 1\n")
+    write("tests/test_extra.py", "from app.extra import a\n\ndef test_a():\n    assert a(0) == 2\n")
+    commit("extra")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-p", "no:pbe", "-q"],
+        cwd=repo, capture_output=True, check=True,
+    )  # fmt: skip
+    script = (
+        "import coverage, io; c = coverage.Coverage(); c.load(); "
+        "print(repr(c.report(file=io.StringIO())))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, check=True
+    )
+    expected = math.floor(float(out.stdout) * 100) / 100
+    assert item["metrics"]["total_percent"] == expected
+    assert 0 < expected < 100

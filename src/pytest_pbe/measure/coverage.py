@@ -430,7 +430,7 @@ def _measured(
 ) -> MeasuredCoverage:
     analyzer = _Analyzer(cov, data, contexts=contexts, cli_source=cli_source)
     return MeasuredCoverage(
-        total_percent=total if total is not None else (lambda: _total(cov)),
+        total_percent=total if total is not None else analyzer.total,
         has_contexts=contexts,
         branch=data.has_arcs(),
         origin=origin,
@@ -484,26 +484,56 @@ class _Analyzer:
         self.contexts = contexts
         self.cli_source = cli_source
         self.static = str(cov.config.context or "")
-        # realpath -> the name in the data (coverage.py also "touches" never-imported files
-        # under ``source``: those have no executed line, see ``analyze``).
-        self.measured = {os.path.realpath(name): name for name in data.measured_files()}
+        # The names in the data (coverage.py also "touches" never-imported files under
+        # ``source``: those have no executed line, see ``analyze``). coverage.py records real
+        # paths, so a real path is looked up as it is; ``_by_real`` only when that misses.
+        self.names = frozenset(data.measured_files())
+        self._by_real: dict[str, str] | None = None
+        # Each measured file's numbers, from the one analysis that judging or the total made.
+        self._numbers: dict[str, Any] = {}
         self._omit: Any = None
         self._include: Any = None
         self._source: list[str] | None = None
 
-    def analyze(self, path: Path) -> FileCoverage:
-        from coverage.exceptions import CoverageException
+    def _name_of(self, path: Path) -> tuple[str, str | None]:
+        """``(real path, name in the data or None)`` for an absolute path."""
+        text = str(path)
+        if text in self.names:
+            return text, text
+        real = os.path.realpath(path)
+        if real in self.names:
+            return real, real
+        if self._by_real is None:
+            self._by_real = {os.path.realpath(name): name for name in self.names}
+        return real, self._by_real.get(real)
+
+    def _analysis(self, morf: str) -> tuple[Any, Any]:
+        """coverage.py's ``Analysis`` of one file (one parse) and its reporter."""
         from coverage.python import PythonFileReporter
 
-        real = os.path.realpath(path)
+        reporter = PythonFileReporter(morf, self.cov)
+        try:
+            from coverage.results import analysis_from_file_reporter
+        except ImportError:  # older coverage.py: the private entry point its reporters use
+            analysis = self.cov._analyze(morf, file_reporter=reporter)
+        else:
+            # What ``Coverage._analyze`` does, without its per-call data flush and realpath.
+            analysis = analysis_from_file_reporter(
+                self.data, self.cov.config.precision, reporter, morf
+            )
+        if morf in self.names:
+            self._numbers[morf] = analysis.numbers
+        return analysis, reporter
+
+    def analyze(self, path: Path) -> FileCoverage:
+        from coverage.exceptions import CoverageException
+
+        real, name = self._name_of(path)
         if not Path(real).is_file():
             raise PbeError(f"cannot analyse coverage of {str(path)!r}: no such file")
-        name = self.measured.get(real)
-        reporter = PythonFileReporter(name or real, self.cov)
         try:
-            # Private, but coverage.py's own reporters use it: one parse gives statements,
-            # exclusions and the missing branch destinations (analysis2 has no branches).
-            analysis = self.cov._analyze(name or real, file_reporter=reporter)
+            # One parse gives statements, exclusions and the missing branch destinations.
+            analysis, reporter = self._analysis(name or real)
             starts = reporter.multiline_map()
         except (CoverageException, SyntaxError, OSError, ValueError) as exc:
             raise PbeError(f"coverage.py cannot analyse {str(path)!r}: {exc}") from exc
@@ -535,6 +565,51 @@ class _Analyzer:
             branches=branches,
             omitted=omitted,
         )
+
+    def total(self) -> float | None:
+        """coverage.py's total percent, as ``coverage report`` computes it.
+
+        Each measured file is analysed once: the files judged already were, the others are
+        analysed here for their numbers only. Where coverage.py's report would see other
+        data or other files (``[paths]`` remapping, plugins' file reporters, report
+        contexts), its own ``report()`` computes it.
+        """
+        config = self.cov.config
+        if config.paths or config.plugins or config.report_contexts:
+            return _total(self.cov)
+        from coverage.exceptions import NotPython
+        from coverage.files import GlobMatcher, prep_patterns
+        from coverage.python import PythonFileReporter
+
+        include = config.report_include
+        omit = config.report_omit
+        included = GlobMatcher(prep_patterns(include), "report_include") if include else None
+        omitted = GlobMatcher(prep_patterns(omit), "report_omit") if omit else None
+        numbers: list[Any] = []
+        for name in sorted(self.names):
+            if included is not None or omitted is not None:
+                filename = PythonFileReporter(name, self.cov).filename
+                if (included is not None and not included.match(filename)) or (
+                    omitted is not None and omitted.match(filename)
+                ):
+                    continue
+            found = self._numbers.get(name)
+            if found is None:
+                try:
+                    found = self._analysis(name)[0].numbers
+                except NotPython:
+                    # coverage.py's rule: only a *.py* (or extension-less) file must parse.
+                    if _should_be_python(name) and not config.ignore_errors:
+                        raise
+                    continue
+                except Exception:
+                    if not config.ignore_errors:
+                        raise
+                    continue
+            numbers.append(found)
+        if not numbers:
+            return None
+        return float(sum(numbers).pc_covered)
 
     def _contexts(self, name: str, starts: Mapping[int, int]) -> dict[int, frozenset[str]]:
         merged: dict[int, set[str]] = {}
@@ -582,6 +657,11 @@ class _Analyzer:
         elif include and not include.match(real):
             return f"outside {_section(self.cov, 'run')} include", False
         return "never imported by a test", False
+
+
+def _should_be_python(filename: str) -> bool:
+    ext = Path(filename).suffix
+    return not ext or ext.startswith(".py")
 
 
 def _package_roots(name: str) -> list[str]:
