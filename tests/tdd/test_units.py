@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from pytest_pbe.checks.tdd import line_ranges
+from pytest_pbe.git import Repository
+from pytest_pbe.tdd.gitread import read_blobs
 from pytest_pbe.tdd.mapping import node_to_ref
 from pytest_pbe.tdd.replay import ReplayJob, classify_red
 from pytest_pbe.tdd.source import MODULE, outline
@@ -114,3 +119,31 @@ JOB = ReplayJob(
 )
 def test_only_real_failures_count_as_red(record: dict[str, object], state: str) -> None:
     assert classify_red(record, JOB, lambda frame: frame.startswith("/src/"))[0] == state
+
+
+def test_blobs_at_head_come_from_the_worktree_only_when_identical(repo: Path) -> None:
+    # The head commit's files are read from disk when their blob id matches (a big final
+    # commit then costs no git read), and from git when the working tree has changed them.
+    (repo / "same.py").write_bytes(b"x = 1\n")
+    (repo / "dirty.py").write_bytes(b"y = 1\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "two"], cwd=repo, check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    (repo / "dirty.py").write_bytes(b"y = 2\n")
+    read: list[str] = []
+
+    def disk(rel: str) -> bytes | None:
+        read.append(rel)
+        return (repo / rel).read_bytes()
+
+    keys = [(head, "same.py"), (head, "dirty.py"), (head, "gone.py"), (head + "~1", "same.py")]
+    blobs = read_blobs(Repository.discover(repo), keys, head=head, disk=disk)
+    assert blobs == {
+        (head, "same.py"): b"x = 1\n",
+        (head, "dirty.py"): b"y = 1\n",
+        (head, "gone.py"): None,
+        (head + "~1", "same.py"): None,
+    }
+    assert sorted(read) == ["dirty.py", "same.py"]

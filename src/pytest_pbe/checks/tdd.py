@@ -28,7 +28,7 @@ from pytest_pbe.tdd.replay import (
     ReplayOutcome,
     node_id,
 )
-from pytest_pbe.tdd.source import Outline, module_names, outline
+from pytest_pbe.tdd.source import Outline, Outlines, module_names, outline
 from pytest_pbe.tdd.verdicts import (
     EXEMPT,
     PAIRED,
@@ -80,8 +80,9 @@ def _where(commit: Commit) -> str:
 class _Worktree:
     """The working tree as the session ran it: contents and outlines, cached."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, outlines: Callable[[bytes], Outline] = outline) -> None:
         self.root = root
+        self.outlines = outlines
         self._data: dict[str, bytes | None] = {}
 
     def read(self, rel: str) -> bytes | None:
@@ -94,7 +95,7 @@ class _Worktree:
 
     def outline(self, rel: str) -> Outline | None:
         data = self.read(rel)
-        return outline(data) if data is not None and rel.endswith(".py") else None
+        return self.outlines(data) if data is not None and rel.endswith(".py") else None
 
 
 class TddCheck(Check):
@@ -242,12 +243,14 @@ def judge_range(
     def excluded(path: str) -> bool:
         return not path_selected(path, include=(), exclude=exclude)
 
-    tree = _Worktree(repo.root)
+    outlines = Outlines()  # one parse per distinct content, whatever the range's size
+    tree = _Worktree(repo.root, outlines)
     rootdir_rel = _relative(rootdir, repo.root)
     real = [c for c in commits if c.sha is not None]
     last = real[-1].sha if real else None
     raw = raw_log(repo, base.merge_base, last) if last is not None else RawLog({})
-    blobs = read_blobs(repo, blob_keys(commits))
+    # The last commit's files are usually still on disk as committed: read them from there.
+    blobs = read_blobs(repo, blob_keys(commits), head=last, disk=tree.read)
     test_outlines: dict[str, Outline] = {}
     for rel in listed_files(repo):
         if rel.endswith(".py") and classifier.classify(rel) == "test":
@@ -278,6 +281,7 @@ def judge_range(
             test_map=test_map,
             excluded=excluded,
             classify=classifier.classify,
+            outline=outlines,
         )
     )
     return Judgement(verdicts, test_map, why_names, blobs, tree, rootdir_rel)
@@ -336,8 +340,8 @@ def replay_job(
             continue
         now = tree.read(change.path) if commit.sha is None else blobs.get((commit.sha, change.path))
         old = before.get((parent, change.old_path or change.path))
-        new_names = outline(now).names if now is not None else frozenset()
-        old_names = outline(old).names if old is not None else frozenset()
+        new_names = tree.outlines(now).names if now is not None else frozenset()
+        old_names = tree.outlines(old).names if old is not None else frozenset()
         introduced |= new_names - old_names
         if old is None:
             introduced |= set(module_names(change.path))

@@ -6,8 +6,9 @@ Everything goes through ``Repository.run`` (the safe git runner), one process pe
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from pytest_pbe.errors import ParseError
@@ -17,8 +18,20 @@ from pytest_pbe.git.runner import Repository
 BlobKey = tuple[str, str]  # (revision, repo-relative path)
 
 
-def read_blobs(repo: Repository, keys: Iterable[BlobKey]) -> dict[BlobKey, bytes | None]:
-    """The content of each ``(rev, path)``; None where the path does not exist there."""
+def read_blobs(
+    repo: Repository,
+    keys: Iterable[BlobKey],
+    *,
+    head: str | None = None,
+    disk: Callable[[str], bytes | None] | None = None,
+) -> dict[BlobKey, bytes | None]:
+    """The content of each ``(rev, path)``; None where the path does not exist there.
+
+    With ``head`` (a revision, usually the one HEAD points to) and ``disk`` (working tree
+    contents), a file of ``head`` whose working-tree content has the very blob id recorded
+    in ``head`` is taken from disk (the same bytes by construction: nothing trusts stat data
+    or filters), so a big final commit costs one ``git ls-tree`` instead of reading blobs.
+    """
     wanted: list[BlobKey] = []
     seen: set[BlobKey] = set()
     for key in keys:
@@ -26,6 +39,17 @@ def read_blobs(repo: Repository, keys: Iterable[BlobKey]) -> dict[BlobKey, bytes
             seen.add(key)
             wanted.append(key)
     result: dict[BlobKey, bytes | None] = dict.fromkeys(seen)
+    if head is not None and disk is not None and any(rev == head for rev, _ in wanted):
+        ids = tree_blob_ids(repo, head)
+        rest: list[BlobKey] = []
+        for key in wanted:
+            expected = ids.get(key[1]) if key[0] == head else None
+            data = disk(key[1]) if expected is not None else None
+            if data is not None and blob_id(data, len(expected or "")) == expected:
+                result[key] = data
+            else:
+                rest.append(key)
+        wanted = rest
     if not wanted:
         return result
     request = b"".join(f"{rev}:{path}\n".encode() for rev, path in wanted)
@@ -48,6 +72,24 @@ def read_blobs(repo: Repository, keys: Iterable[BlobKey]) -> dict[BlobKey, bytes
         if parts[1] == b"blob":
             result[key] = data
     return result
+
+
+def tree_blob_ids(repo: Repository, rev: str) -> dict[str, str]:
+    """Repo-relative path -> blob id of every regular file in ``rev``'s tree."""
+    out = repo.run("ls-tree", "-r", "-z", "--full-tree", rev)
+    ids: dict[str, str] = {}
+    for record in out.split(b"\0"):
+        meta, tab, path = record.partition(b"\t")
+        parts = meta.split(b" ")
+        if tab and len(parts) == 3 and parts[1] == b"blob" and parts[0] in (b"100644", b"100755"):
+            ids[os.fsdecode(path)] = parts[2].decode("ascii")
+    return ids
+
+
+def blob_id(data: bytes, length: int = 40) -> str:
+    """git's object id of a blob with this content (sha1, or sha256 for 64-digit ids)."""
+    digest = hashlib.sha256 if length == 64 else hashlib.sha1
+    return digest(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,24 @@ def outline(text: bytes) -> Outline:
     )
 
 
+class Outlines:
+    """Outlines by content for one judging: the same content (blob) is parsed once.
+
+    Unbounded (unlike ``outline``'s own cache), so a change of thousands of files does not
+    evict an outline before its second use; it lives as long as the judging that owns it
+    and holds no text that the judging does not hold already.
+    """
+
+    def __init__(self) -> None:
+        self._by_text: dict[bytes, Outline] = {}
+
+    def __call__(self, text: bytes) -> Outline:
+        found = self._by_text.get(text)
+        if found is None:
+            found = self._by_text[text] = outline.__wrapped__(text)
+        return found
+
+
 def _identifiers(node: ast.AST) -> set[str]:
     out: set[str] = set()
     for child in ast.walk(node):

@@ -96,6 +96,7 @@ class Inputs:
     test_map: TestMap
     excluded: Callable[[str], bool]  # tdd_exclude globs
     classify: Callable[[str], str]  # the git layer's test/source/other
+    outline: Callable[[bytes], Outline] = outline  # an ``Outlines`` cache for big ranges
 
 
 def content_at(inputs: Inputs, commit: Commit, path: str) -> bytes | None:
@@ -147,7 +148,7 @@ def test_events(inputs: Inputs, renames: Renames) -> dict[TestRef, list[int]]:
             if text is None:
                 continue
             final = renames.final(change.path)
-            for test in outline(text).test_functions():
+            for test in inputs.outline(text).test_functions():
                 if any(test.start <= line <= test.end for line in change.lines):
                     events.setdefault((final, test.qualname), []).append(index)
     return events
@@ -199,7 +200,7 @@ def _judge_commit(
         if text is not None and _generated(text):
             continue
         touched_source = True
-        out = outline(text) if text is not None and change.path.endswith(".py") else None
+        out = inputs.outline(text) if text is not None and change.path.endswith(".py") else None
         by_unit: dict[str, set[int]] = {}
         for line in sorted(change.lines):
             if out is not None and not out.is_executable(line):
