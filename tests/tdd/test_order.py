@@ -65,9 +65,14 @@ def test_it_reports_code_whose_test_arrived_later(story) -> None:
     assert len(code) == 40
     assert finding["path"] == "src/shop/discount.py"
     assert (finding["line"], finding["end_line"]) == (1, 2)
+    # The location is the finding's own (printed before the message): not repeated in it.
     assert finding["message"].startswith(
-        f"src/shop/discount.py:1-2 changed in {code[:7]} 'feat: discount' with no test; "
+        f"changed in {code[:7]} 'feat: discount' with no test; "
         f"test_discount.py arrived later in {later[:7]}"
+    )
+    assert "src/shop/discount.py" not in finding["message"]
+    result.stdout.fnmatch_lines(
+        [f"*src/shop/discount.py:1-2 [[]{code[:10]}]  test-after: changed in {code[:7]} 'feat*"]
     )
     # The timeline is printed under the failed item.
     result.stdout.fnmatch_lines(
@@ -84,7 +89,21 @@ def test_it_reports_code_that_no_test_exercises(story) -> None:
     [finding] = item["findings"]
     assert finding["rule"] == "untested"
     assert finding["commit"] == code
-    assert "with no test exercising it by the end of the range" in finding["message"]
+    assert finding["message"].startswith(
+        f"changed in {code[:7]} 'feat: discount' with no test exercising it by the end of the "
+        "range (mapping: "
+    )
+
+
+def test_a_finding_over_separate_runs_of_lines_names_the_runs(story) -> None:
+    # The finding's location spans 1-6; the message says which lines of it changed.
+    two = DISCOUNT + "\n\n# a comment\ndef twice(price):\n    return price * 2\n"
+    story.commit("test: something else", tests__test_other_py="def test_x():\n    assert True\n")
+    code = story.commit("feat: discount", **{SRC: two})
+    _, item = story.verify()
+    [finding] = item["findings"]
+    assert (finding["line"], finding["end_line"]) == (1, 7)
+    assert finding["message"].startswith(f"lines 1-2, 6-7 changed in {code[:7]} 'feat: discount'")
 
 
 def test_a_change_exercised_by_tests_that_already_existed_is_a_refactor(story) -> None:

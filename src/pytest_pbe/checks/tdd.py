@@ -393,7 +393,10 @@ def _violation_findings(
     out = []
     for path, units in by_path.items():
         lines = sorted({n for u in units for n in u.lines})
-        where = f"{path}:{line_ranges(lines)} changed {_where(commit)}"
+        # The location (path, first..last line) is the finding's own and is printed before
+        # the message: the message names the lines only when they are separate runs.
+        runs = line_ranges(lines)
+        where = f"{'lines ' + runs + ' ' if ', ' in runs else ''}changed {_where(commit)}"
         mapping = DESCRIBE.get(units[0].mapping, units[0].mapping)
         if verdict.verdict == TEST_AFTER:
             later = min(u.later for u in units if u.later is not None)
