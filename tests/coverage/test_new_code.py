@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import pytest
 Write = Callable[[str, str], Path]
 Commit = Callable[[str], str]
 RunPbe = Callable[..., tuple[pytest.RunResult, dict[str, Any]]]
+ReadJson = Callable[[Path], dict[str, Any]]
 
 PYPROJECT = """
 [tool.pytest.ini_options]
@@ -350,3 +353,59 @@ def test_per_path_thresholds_judge_each_matching_file_on_its_own(
     _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
     assert item["status"] == "failed"
     assert "app/scripts/tool.py: 75% of new lines covered (need 80%" in item["summary"]
+
+
+def test_the_summary_says_every_path_meets_its_threshold_when_per_path_rules_pass(
+    write: Write, commit: Commit, run_pbe: RunPbe
+) -> None:
+    base = _project(write, commit)
+    write("app/scripts/tool.py", "def run():\n    return 1\n\ndef other():\n    return 2\n")
+    write("tests/test_tool.py", "from app.scripts.tool import run\n\ndef test_run():\n    run()\n")
+    commit("tool")
+    ini = "[pytest]\npythonpath = .\ntestpaths = tests\npbe_coverage_paths =\n"
+    write("pytest.ini", ini + "    app/scripts/*.py = 70\n")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["status"] == "passed", item
+    # 75% overall: the default 100% does not apply to these lines, so it is not claimed.
+    assert item["summary"].startswith(
+        "75% of 4 new lines covered; every path meets its threshold (pbe_coverage_paths)"
+    )
+    assert "need 100%" not in item["summary"]
+    # Files no glob matches are held to pbe_new_code_coverage, and the summary says so.
+    write("app/more.py", "def more():\n    return 1\n")
+    commit("more")
+    _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
+    assert item["status"] == "failed"
+    assert "outside pbe_coverage_paths: 0% of 2 new lines covered (need 100%)" in item["summary"]
+
+
+def test_per_path_globs_also_match_paths_relative_to_a_service_rootdir(
+    commit: Commit,
+    pytester: pytest.Pytester,
+    repo: Path,
+    read_json: ReadJson,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A service's own config (rootdir services/billing) names its own paths.
+    base = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    example = Path(__file__).resolve().parents[2] / "examples" / "monorepo"
+    shutil.copytree(example, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    with (repo / ".gitignore").open("a") as ignore:
+        ignore.write("runpytest-current\n")
+    commit("two services")
+    monkeypatch.chdir(repo / "services" / "billing")  # pytest's rootdir: the service
+    legacy = "services/billing/src/billing/legacy/csv_export.py"
+    for glob in ("src/billing/legacy/** = 50", "services/billing/src/billing/legacy/** = 50"):
+        report = repo / "r.json"
+        report.unlink(missing_ok=True)  # an existing path argument would move pytest's rootdir
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "--pbe-verify", "--pbe-checks", "tests,coverage",
+            "--pbe-base", base, "--pbe-report-json", str(report),
+            "-o", f"pbe_coverage_paths={glob}",
+        )  # fmt: skip
+        item = next(c for c in read_json(report)["checks"] if c["id"] == "coverage")
+        assert item["metrics"]["files"][legacy]["threshold"] == 50, glob
+        assert item["metrics"]["files"][legacy]["new_code_percent"] < 100
+        assert item["status"] == "passed", (glob, result.stdout.str())

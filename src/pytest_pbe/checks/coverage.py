@@ -4,6 +4,14 @@ Judged from coverage.py's own analysis of each changed source file (statements, 
 missing, branches): a change to any line of a multi-line statement counts that statement
 once, excluded lines never count, a file that was never measured counts as uncovered (with
 the reason), and with branch coverage a partly taken line earns partial credit.
+
+Per-path thresholds (``pbe_coverage_paths``, lines of ``glob = percent``) judge the new
+lines of each matching file on their own; ``pbe_new_code_coverage`` judges the files no glob
+matches, pooled. A glob matches the repository-relative path (as every finding prints it)
+or the path relative to pytest's rootdir, so a service's own configuration in a monorepo
+(rootdir ``services/billing``) may write ``src/billing/legacy/** = 50`` as well as
+``services/billing/src/billing/legacy/** = 50``. ``**`` spans directories, ``*`` and ``?``
+stay within one path segment, and the most specific glob (most literal characters) wins.
 """
 
 from __future__ import annotations
@@ -71,9 +79,10 @@ class PathThresholds:
     def __bool__(self) -> bool:
         return bool(self.rules)
 
-    def match(self, path: str) -> tuple[str, float] | None:
+    def match(self, path: str, *also: str) -> tuple[str, float] | None:
+        """The most specific rule matching ``path`` or any of its other spellings ``also``."""
         for _, _, glob, regex, percent in self.rules:
-            if regex.match(path):
+            if regex.match(path) or any(regex.match(other) for other in also):
                 return glob, percent
         return None
 
@@ -141,8 +150,14 @@ def judge(
     measured: MeasuredCoverage,
     root: Path,
     thresholds: PathThresholds | None = None,
+    scope_prefix: str = "",
 ) -> Verdict:
-    """Judge the changed lines of each changed source file (repo-relative path, lines)."""
+    """Judge the changed lines of each changed source file (repo-relative path, lines).
+
+    ``scope_prefix`` is pytest's rootdir relative to the repository: per-path globs match
+    the repository-relative path or the path relative to the rootdir.
+    """
+    prefix = scope_prefix.strip("/") + "/" if scope_prefix.strip("/") else ""
     files: list[FileVerdict] = []
     skipped: list[tuple[str, str]] = []
     for path, lines in changes:
@@ -152,7 +167,8 @@ def judge(
             continue
         verdict = judge_file(path, cov, lines)
         if thresholds:
-            verdict.threshold = thresholds.match(path)
+            local = (path[len(prefix) :],) if prefix and path.startswith(prefix) else ()
+            verdict.threshold = thresholds.match(path, *local)
         files.append(verdict)
     return Verdict(
         files=files,
@@ -182,6 +198,11 @@ def _statement_ends(cov: FileCoverage) -> dict[int, int]:
         if line > ends.get(start, start):
             ends[start] = line
     return ends
+
+
+def _lines_covered(percent: Fraction, lines: int) -> str:
+    plural = "s" if lines != 1 else ""
+    return f"{_show(floor_percent(percent))}% of {lines} new line{plural} covered"
 
 
 def _where(dest: int) -> str:
@@ -235,7 +256,7 @@ class CoverageCheck(Check):
         ]
         measured = ctx.coverage()
         thresholds = PathThresholds(settings.coverage_paths)
-        verdict = judge(sources, measured, changes.root, thresholds)
+        verdict = judge(sources, measured, changes.root, thresholds, ctx.scope_prefix())
         total = measured.total_percent
         if total is None:
             raise PbeError(
@@ -303,14 +324,24 @@ class CoverageCheck(Check):
                     rule="total",
                 )
             )
+        by_path = any(f.threshold is not None and f.statements for f in verdict.files)
         if percent is None:
             new_text = "no new executable code"
-        else:
+        elif not by_path:
             new_text = (
-                f"{_show(floor_percent(percent))}% of {verdict.new_lines} new "
-                f"line{'s' if verdict.new_lines != 1 else ''} covered "
-                f"(need {_show(new_threshold)}%)"
+                f"{_lines_covered(percent, verdict.new_lines)} (need {_show(new_threshold)}%)"
             )
+        else:
+            # Per-path thresholds judge their files; pbe_new_code_coverage only the rest.
+            new_text = _lines_covered(percent, verdict.new_lines)
+            if pooled_lines and "new code below threshold" in problems:
+                new_text += (
+                    f"; outside pbe_coverage_paths: "
+                    f"{_lines_covered(pooled_credit / pooled_lines, pooled_lines)} "
+                    f"(need {_show(new_threshold)}%)"
+                )
+            elif len(problems) == 0:
+                new_text += "; every path meets its threshold (pbe_coverage_paths)"
         total_text = f"total {_show(floor_percent(Fraction(total) / 100))}%"
         if not total_ok:
             total_text += f" (need {_show(total_threshold)}%)"
