@@ -120,13 +120,14 @@ def emit_terminal_extras(
 ) -> None:
     """Output that belongs on stdout beside the checklist (CI annotations)."""
     from pytest_pbe.report import github
+    from pytest_pbe.report.terminal import terminal_safe
 
     if not github.enabled(settings.github_annotations, os.environ):
         return
     # Workflow commands must start a line of their own on stdout.
     terminalreporter.ensure_newline()
     for command in github.workflow_commands(report):
-        terminalreporter.write_line(command)
+        terminalreporter.write_line(terminal_safe(command))
     summary = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
     if summary:
         try:

@@ -10,7 +10,9 @@ from pytest_pbe.errors import ReportWriteError
 
 
 def write_atomic(path: Path, data: str | bytes, *, what: str = "report") -> None:
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    # A file name that is not UTF-8 reaches us as lone surrogates (os.fsdecode): written as
+    # ``\udce9`` so that the report stays valid UTF-8 (and valid JSON) instead of crashing.
+    payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
     directory = path.parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)

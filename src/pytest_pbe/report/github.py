@@ -144,5 +144,5 @@ def append_step_summary(report: Report, path: Path) -> None:
         text = markdown.render(report, max_bytes=budget)
     if not text:
         return
-    with path.open("a", encoding="utf-8") as handle:
+    with path.open("a", encoding="utf-8", errors="backslashreplace") as handle:
         handle.write("\n" + text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pytest
@@ -20,6 +21,17 @@ _MARK = {
     Status.ERROR: ("ERROR", {"red": True, "bold": True}),
     Status.SKIPPED: ("SKIP", {"yellow": True}),
 }
+
+
+# Control characters (a newline in a file name, an ANSI escape in a commit subject) and the
+# lone surrogates of non-UTF-8 file names: shown escaped, so no text can forge a line of the
+# checklist, recolour the terminal, or fail to encode.
+_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters and lone surrogates backslash-escaped."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def render_lines(report: Report, *, verbose: bool) -> list[tuple[str, dict[str, bool]]]:
@@ -139,14 +151,19 @@ def write_checklist(
     terminalreporter.write_sep("=", "pbe verification checklist")
     if report.base.ref is not None and report.base.merge_base is not None:
         terminalreporter.write_line(
-            f"new code: since {report.base.ref} (merge-base {report.base.merge_base[:10]}, "
-            f"from {report.base.source})" + (", with uncommitted work" if report.dirty else "")
+            terminal_safe(
+                f"new code: since {report.base.ref} (merge-base {report.base.merge_base[:10]}, "
+                f"from {report.base.source})" + (", with uncommitted work" if report.dirty else "")
+            )
         )
     for note in report.notes:
-        terminalreporter.write_line(note)
+        terminalreporter.write_line(terminal_safe(note))
     for text, markup in render_lines(report, verbose=verbose):
-        terminalreporter.write_line(text, **markup)
+        terminalreporter.write_line(terminal_safe(text), **markup)
     ok = exit_status == 0 and report.passed
     terminalreporter.write_line(
-        verdict_line(report, exit_status, report_errors), green=ok, red=not ok, bold=True
+        terminal_safe(verdict_line(report, exit_status, report_errors)),
+        green=ok,
+        red=not ok,
+        bold=True,
     )
