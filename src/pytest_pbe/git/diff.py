@@ -117,7 +117,8 @@ def parse_unified_zero(data: bytes) -> list[frozenset[int]]:
         lines.pop()
     for line in lines:
         if old_left > 0 or new_left > 0:
-            assert current is not None  # noqa: S101 - a hunk only starts inside a section
+            if current is None:  # a hunk only starts inside a section: never, but not -O safe
+                raise ParseError(f"a diff hunk outside any 'diff --git' section: {line[:80]!r}")
             tag = line[:1]
             if tag == b"+" and new_left > 0:
                 current.add(lineno)
