@@ -174,3 +174,36 @@ def test_a_test_calling_os_exit_leaves_no_tool_running(
     assert _wait_for(lambda: not any(_alive(p) for p in started.values()), 10), started
     assert list(tmpdir.iterdir()) == []
     assert user_state(project.path) == before
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_sigint_during_the_tests_stops_every_tool_and_marks_the_report_incomplete(
+    project: Any,
+    fake_tool: Callable[[str, str], Path],
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pids = tmp_path_factory.mktemp("pids")
+    monkeypatch.setenv("PBE_PID_DIR", str(pids))
+    for variable, name in (("PBE_MYPY", "mypy"), ("PBE_RUFF", "ruff"), ("PBE_BANDIT", "bandit")):
+        monkeypatch.setenv(variable, str(fake_tool(name, PID_TOOL)))
+    project.write("tests/test_wait.py", "import time\n\n\ndef test_wait():\n    time.sleep(60)\n")
+    project.commit("test: wait")
+    tmpdir = tmp_path_factory.mktemp("tmpdir")
+    proc = _verify(project, tmpdir, "--pbe-checks", "tests,types,lint,security")
+    assert _wait_for(lambda: len(list(pids.iterdir())) == 3, 60), "the tools never started"
+    started = {p.name: int(p.read_text()) for p in pids.iterdir()}
+    time.sleep(0.5)  # inside test_wait's sleep by now
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    text = output.decode("utf-8", "replace")
+    assert _wait_for(lambda: not any(_alive(p) for p in started.values()), 10), started
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, text
+    report = json.loads((project.path / "r.json").read_text(encoding="utf-8"))
+    assert report["complete"] is False
+    for check in report["checks"]:
+        if check["id"] in ("types", "lint", "security"):
+            assert (check["status"], check["summary"]) == (
+                "error",
+                "session interrupted before the tests finished: not judged",
+            )
