@@ -30,7 +30,9 @@ def test_without_the_flag_output_and_exit_code_match_a_run_with_the_plugin_disab
 ) -> None:
     pytester.makepyfile("def test_ok():\n    pass\n\ndef test_bad():\n    assert 0\n")
     with_plugin = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
-    without = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:pbe")
+    without = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:pbe"
+    )
 
     def body(lines: list[str]) -> list[str]:
         # The header names the loaded plugins and the footer the time: everything else must match.
