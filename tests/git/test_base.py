@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
+from gitrepo import GitRepo, make_repo
 
-from conftest import GitRepo, make_repo
 from pytest_pbe.errors import GitError
 from pytest_pbe.git import (
     BaseRevision,

@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import GitRepo, make_repo
 
-from conftest import GitRepo, make_repo
 from pytest_pbe.errors import ParseError
 from pytest_pbe.git import ChangeSet, Classifier, Repository, collect_changes
 from pytest_pbe.git.diff import (

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from gitrepo import GitRepo
 
-from conftest import GitRepo
 from pytest_pbe.git import Classifier, Commit, Repository, history
 
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")

@@ -14,10 +14,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from gitrepo import GIT_ENV, GitRepo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import GIT_ENV, GitRepo
 from pytest_pbe.git import BaseRevision, Repository, collect_changes, history
 
 Op = tuple[int, str, int]

@@ -4,8 +4,8 @@ import os
 from pathlib import Path
 
 import pytest
+from gitrepo import GitRepo, make_repo
 
-from conftest import GitRepo, make_repo
 from pytest_pbe.errors import GitError
 from pytest_pbe.git import Repository
 from pytest_pbe.git.runner import child_environment, explain_failure

@@ -1,5 +1,6 @@
 """The leaks item under pytest-randomly: a module fixture's thread is blamed on the test
-that set the fixture up, whatever order the tests run in."""
+that set the fixture up, whatever order the tests run in (its leak surfaces at the module's
+end, in the last test's teardown, and travels with the name of its owner)."""
 
 from __future__ import annotations
 
@@ -35,24 +36,12 @@ TESTS = {
 }
 
 
-MISBLAMED = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "leakwatch blames a module-scoped fixture's leaked thread on the LAST test of the "
-        "module (whose teardown ends the module scope), not on the test that set the fixture "
-        "up, unless that test runs last: order-dependent under pytest-randomly "
-        "(tests/leaks/test_leaks.py::test_a_wider_fixtures_thread_is_its_own_not_the_first_"
-        "tests fails about half the time)"
-    ),
-)
-
-
 @pytest.mark.parametrize(
     "order",
     [
         ("first", "second", "sloppy"),
-        pytest.param(("first", "sloppy", "second"), marks=MISBLAMED),
-        pytest.param(("sloppy", "first", "second"), marks=MISBLAMED),
+        ("first", "sloppy", "second"),
+        ("sloppy", "first", "second"),
     ],
 )
 def test_a_module_fixtures_thread_is_blamed_on_the_test_that_set_it_up(

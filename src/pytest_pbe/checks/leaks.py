@@ -95,7 +95,8 @@ class LeaksCheck(Check):
                 if name != PROPERTY:
                     continue
                 try:
-                    found.append((test, Leak.from_property(value)))
+                    leak = Leak.from_property(value)
+                    found.append((tests.get(leak.test, test) if leak.test else test, leak))
                 except ValueError as exc:
                     raise PbeError(
                         f"unreadable leak record for {test.nodeid}: {exc}; "

@@ -30,10 +30,20 @@ class Leak:
     what: str  # what was leaked, for a human
     origin: str | None = None  # where it was created, when Python can tell
     hint: str | None = None  # how to learn more (e.g. switch tracemalloc on)
+    # The test it belongs to when that is not the test whose report carries it: a wider
+    # fixture's leak surfaces at its teardown (after the module's last test) but belongs
+    # to the test that set the fixture up.
+    test: str | None = None
 
     def to_property(self) -> tuple[str, str]:
         """A ``(name, value)`` user property; the value is JSON text (junitxml-friendly)."""
-        data = {"kind": self.kind, "what": self.what, "origin": self.origin, "hint": self.hint}
+        data = {
+            "kind": self.kind,
+            "what": self.what,
+            "origin": self.origin,
+            "hint": self.hint,
+            "test": self.test,
+        }
         return PROPERTY, json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -45,10 +55,11 @@ class Leak:
         if not isinstance(data, dict) or not isinstance(kind, str) or not isinstance(what, str):
             # ValueError like json's own: the caller handles every malformed record alike.
             raise ValueError(f"not a leak record: {str(value)[:80]!r}")  # noqa: TRY004
-        origin, hint = data.get("origin"), data.get("hint")
+        origin, hint, test = data.get("origin"), data.get("hint"), data.get("test")
         return cls(
             kind=kind,
             what=what,
             origin=origin if isinstance(origin, str) else None,
             hint=hint if isinstance(hint, str) else None,
+            test=test if isinstance(test, str) else None,
         )

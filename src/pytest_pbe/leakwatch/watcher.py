@@ -129,7 +129,8 @@ class LeakWatcher:
         self._last: probes.Snapshot | None = None
         self._default_ignore = _python_default_ignore()
         self._owned = probes.Resources()  # held by wider-scoped fixtures: nobody's leak
-        self._fixtures: dict[int, tuple[str, str, probes.Resources]] = {}
+        # id(fixturedef) -> (name, scope, what it created, the test that set it up)
+        self._fixtures: dict[int, tuple[str, str, probes.Resources, str]] = {}
         self._handler: _AsyncioHandler | None = None
         self._workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
 
@@ -205,7 +206,13 @@ class LeakWatcher:
             created = probes.new_since(before, probes.Snapshot.take(), self._owned)
             if created:
                 self._owned.add(created)
-                self._fixtures[id(fixturedef)] = (fixturedef.argname, fixturedef.scope, created)
+                owner = self.current.nodeid
+                self._fixtures[id(fixturedef)] = (
+                    fixturedef.argname,
+                    fixturedef.scope,
+                    created,
+                    owner,
+                )
 
     def pytest_fixture_post_finalizer(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
@@ -213,7 +220,7 @@ class LeakWatcher:
         entry = self._fixtures.pop(id(fixturedef), None)
         if entry is None:
             return
-        name, scope, created = entry
+        name, scope, created, owner = entry
         self._owned.discard(created)
         watch = self.current
         if watch is None:
@@ -226,8 +233,10 @@ class LeakWatcher:
         left.children &= created.children
         watch.reported.add(left)
         suffix = f", created by the {scope}-scoped fixture {name!r} and not released by it"
+        # Reported now (the fixture's teardown runs in this test's), blamed on its owner.
+        owner_if_other = owner if owner != watch.nodeid else None
         watch.leaks.extend(
-            Leak(leak.kind, leak.what + suffix, leak.origin, leak.hint)
+            Leak(leak.kind, leak.what + suffix, leak.origin, leak.hint, owner_if_other)
             for leak in self._describe(left)
         )
 
