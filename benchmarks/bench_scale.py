@@ -13,7 +13,7 @@ a fresh process, interleaved, median of the repetitions:
 
 The plugin's own time is ``pbe - floor``; the ``verify phase`` row is the time from the first
 ``pytest_sessionfinish`` hook to the end of the terminal summary, measured inside the process
-(git, judging, reports, checklist). Peak memory is ``ru_maxrss`` of the pytest process itself
+(git, judging, reports, checklist). Peak memory is the peak resident set (``VmHWM``) of the pytest process itself
 (not git's or the tools' processes), written by a tiny plugin at ``pytest_unconfigure``.
 
 Usage: python benchmarks/bench_scale.py [--quick]
@@ -72,7 +72,16 @@ def pytest_configure(config):
     Verifier._evaluate = timed
 
 def pytest_unconfigure(config):
+    # VmHWM is this process's own peak (ru_maxrss survives exec on Linux, so a big parent
+    # would show through); ru_maxrss where /proc is absent.
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    rss = int(line.split()[1])
+    except OSError:
+        pass
     verify = _t.get("summary_end", 0.0) - _t.get("finish", 0.0)
     items = {k: v for k, v in _t.items() if k.startswith("item ")}
     with open(os.environ["BENCH_PROBE_OUT"], "w") as f:
