@@ -13,8 +13,9 @@ a fresh process, interleaved, median of the repetitions:
 
 The plugin's own time is ``pbe - floor``; the ``verify phase`` row is the time from the first
 ``pytest_sessionfinish`` hook to the end of the terminal summary, measured inside the process
-(git, judging, reports, checklist). Peak memory is the peak resident set (``VmHWM``) of the pytest process itself
-(not git's or the tools' processes), written by a tiny plugin at ``pytest_unconfigure``.
+(git, judging, reports, checklist). Peak memory is the peak resident set (``VmHWM``) of the
+pytest process itself (not git's or the tools' processes), written by a tiny plugin at
+``pytest_unconfigure``.
 
 Usage: python benchmarks/bench_scale.py [--quick]
 """
