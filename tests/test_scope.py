@@ -83,3 +83,23 @@ def test_failing_tests_are_named_by_repository_path_when_run_from_a_subdirectory
     )
     finding = read_json(monorepo / "r.json")["checks"][0]["findings"][0]
     assert (finding["path"], finding["line"]) == ("services/users/tests/test_bad.py", 1)
+
+
+def test_slow_tests_are_named_by_repository_path_when_run_from_a_subdirectory(
+    monorepo: Path,
+    pytester: pytest.Pytester,
+    read_json: Callable[[Path], dict[str, Any]],
+) -> None:
+    service = monorepo / "services" / "users"
+    (service / "tests" / "test_slow.py").write_text(
+        "import time\n\ndef test_slow():\n    time.sleep(0.3)\n"
+    )
+    pytester.chdir()
+    pytester.runpytest_subprocess(
+        str(service), "--rootdir", str(service), "-c", str(service / "pytest.ini"),
+        "--pbe-verify", "--pbe-checks", "tests,performance", "-o", "pbe_max_test_seconds=0.1",
+        "--pbe-report-json", str(monorepo / "r.json"),
+    )  # fmt: skip
+    performance = read_json(monorepo / "r.json")["checks"][8]
+    [finding] = performance["findings"]
+    assert (finding["path"], finding["line"]) == ("services/users/tests/test_slow.py", 3)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pytest_pbe.config import Settings
     from pytest_pbe.git import BaseRevision, ChangeSet, Classifier, Commit, Repository
     from pytest_pbe.measure.coverage import MeasuredCoverage
-    from pytest_pbe.session import SessionFacts
+    from pytest_pbe.session import SessionFacts, TestOutcome
 
 T = TypeVar("T")
 
@@ -94,6 +94,13 @@ class VerifyContext:
         if not path.is_relative_to(root):
             return Path(rootdir_relative).as_posix()
         return path.relative_to(root).as_posix()
+
+    def test_place(self, test: TestOutcome | None) -> tuple[str | None, int | None]:
+        """Where a test is defined: repository-relative path and 1-based line, as known."""
+        if test is None or test.location is None:
+            return None, None
+        path, line = test.location
+        return self.repo_path(path), (line + 1 if line is not None else None)
 
     def in_scope(self, path: str) -> bool:
         """Is this repo-relative path part of this pytest project (its rootdir)?"""

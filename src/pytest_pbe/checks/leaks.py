@@ -14,7 +14,6 @@ from __future__ import annotations
 import fnmatch
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_pbe.checks.base import Check
@@ -137,26 +136,10 @@ class LeaksCheck(Check):
         )
 
     def _finding(self, ctx: VerifyContext, test: TestOutcome, leak: Leak) -> Finding:
-        path = line = None
-        if test.location is not None:
-            path = _repo_relative(ctx, test.location[0])
-            line = test.location[1] + 1 if test.location[1] is not None else None
+        path, line = ctx.test_place(test)
         message = f"{test.nodeid} leaked: {leak.what}"
         if leak.origin:
             message += f" (created at {leak.origin})"
         if leak.hint:
             message += f"; {leak.hint}"
         return Finding(message=message, path=path, line=line, rule=leak.kind)
-
-
-def _repo_relative(ctx: VerifyContext, rootdir_relative: str) -> str:
-    """The test file relative to the repository (rootdir-relative if git can't say)."""
-    path = rootdir_relative.replace("\\", "/")
-    try:
-        root = ctx.repository().root
-    except PbeError:
-        return path
-    try:
-        return (ctx.rootdir / path).resolve().relative_to(Path(root).resolve()).as_posix()
-    except (ValueError, OSError):
-        return path

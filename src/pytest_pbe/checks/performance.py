@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
     from pytest_pbe.config import Settings
     from pytest_pbe.context import VerifyContext
-    from pytest_pbe.session import TestOutcome
 
 SLOWEST_SHOWN = 3
 
@@ -56,13 +55,10 @@ class PerformanceCheck(Check):
         slow = [t for t in tests if t.duration > budget]
         findings = [
             Finding(
-                message=(
-                    f"{t.nodeid} took {human_seconds(t.duration)} "
-                    f"(call {human_seconds(t.call_duration)}), over the {budget:g}s budget "
-                    "(pbe_max_test_seconds): make it faster, or mark it and raise the budget"
-                ),
-                path=_path(t),
-                line=_line(t),
+                f"{t.nodeid} took {human_seconds(t.duration)} "
+                f"(call {human_seconds(t.call_duration)}), over the {budget:g}s budget "
+                "(pbe_max_test_seconds): make it faster, or mark it and raise the budget",
+                *ctx.test_place(t),
                 rule="slow-test",
             )
             for t in slow
@@ -151,13 +147,10 @@ class PerformanceCheck(Check):
                 test = locations.get(name)
                 findings.append(
                     Finding(
-                        message=(
-                            f"benchmark {name!r}: median {human_seconds(median)} against "
-                            f"{human_seconds(before)} in {source} (+{change:.1f}%, allowed "
-                            f"{allowed:g}%, pbe_benchmark_regression)"
-                        ),
-                        path=_path(test),
-                        line=_line(test),
+                        f"benchmark {name!r}: median {human_seconds(median)} against "
+                        f"{human_seconds(before)} in {source} (+{change:.1f}%, allowed "
+                        f"{allowed:g}%, pbe_benchmark_regression)",
+                        *ctx.test_place(test),
                         rule="benchmark-regression",
                     )
                 )
@@ -203,15 +196,3 @@ def _medians(benches: Iterable[Any]) -> dict[str, float]:
         except (KeyError, TypeError, ValueError):
             continue
     return out
-
-
-def _line(test: TestOutcome | None) -> int | None:
-    if test is None or test.location is None or test.location[1] is None:
-        return None
-    return test.location[1] + 1
-
-
-def _path(test: TestOutcome | None) -> str | None:
-    if test is None or test.location is None:
-        return None
-    return test.location[0].replace("\\", "/")

@@ -35,14 +35,7 @@ class TestsCheck(Check):
             },
         }
         findings = [
-            Finding(
-                message=f"{test.nodeid} {test.outcome}",
-                path=ctx.repo_path(test.location[0]) if test.location else None,
-                line=(test.location[1] or 0) + 1
-                if test.location and test.location[1] is not None
-                else None,
-                rule=test.outcome,
-            )
+            Finding(f"{test.nodeid} {test.outcome}", *ctx.test_place(test), rule=test.outcome)
             for test in facts.outcomes.values()
             if test.outcome in ("failed", "error")
         ]
