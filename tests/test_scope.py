@@ -57,7 +57,7 @@ def test_a_run_from_a_service_judges_only_that_services_new_code(
         "outside": 1,
     }
     result.stdout.fnmatch_lines(
-        ["*1 changed file outside services/billing is left to its own run*"]
+        ["*1 changed file is outside services/billing, left to its own run*"]
     )
 
 

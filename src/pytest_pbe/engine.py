@@ -277,9 +277,9 @@ class Verifier:
             judged = tuple(f.path for f in self.ctx.changes().files)
             scope = Scope(self.ctx.scope_prefix(), judged, len(changes.files) - len(judged))
             if scope.outside:
-                files = "file" if scope.outside == 1 else "files"
+                files = "file is" if scope.outside == 1 else "files are"
                 notes.append(
-                    f"{scope.outside} changed {files} outside {scope.path} is left to its own "
+                    f"{scope.outside} changed {files} outside {scope.path}, left to its own "
                     "run (pytest's rootdir decides what this run judges)"
                 )
         tests_result = next((r for r in results if r.id == "tests"), None)

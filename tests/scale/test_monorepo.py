@@ -30,7 +30,7 @@ def test_each_service_judges_only_its_own_part_of_the_change(
         assert len(report["scope"]["files"]) == own
         assert all(p.startswith(f"services/{name}/") for p in report["scope"]["files"])
         assert report["scope"]["outside"] == other
-        result.stdout.fnmatch_lines([f"*{other} changed files outside services/{name} is left*"])
+        result.stdout.fnmatch_lines([f"*{other} changed files are outside services/{name}, left*"])
         files = _item(report, "coverage")["metrics"]["files"]
         assert files, "no file judged"
         assert all(path.startswith(f"services/{name}/src/") for path in files)
