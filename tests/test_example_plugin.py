@@ -18,6 +18,14 @@ def with_example(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", str(EXAMPLE_SRC))
 
 
+def _verify_with_example(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """pytest --pbe-verify with the example plugin loaded by name, as a user would."""
+    return pytester.runpytest_subprocess(
+        "-p", "pbe_no_todo", "--pbe-verify", "--pbe-checks", "tests,no-todo",
+        "--pbe-report-json", "r.json", *args,
+    )  # fmt: skip
+
+
 @pytest.mark.usefixtures("with_example")
 def test_the_example_item_fails_on_a_new_todo_and_ignores_old_ones(
     repo: Path, pytester: pytest.Pytester, read_json: Callable[[Path], dict[str, Any]]
@@ -31,17 +39,7 @@ def test_the_example_item_fails_on_a_new_todo_and_ignores_old_ones(
         "def new():\n    return 2  # FIXME: ours\n"
     )
 
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "pbe_no_todo",
-        "--pbe-verify",
-        "--pbe-checks",
-        "tests,no-todo",
-        "--pbe-required",
-        "tests,no-todo",
-        "--pbe-report-json",
-        "r.json",
-    )
+    result = _verify_with_example(pytester, "--pbe-required", "tests,no-todo")
 
     item = read_json(repo / "r.json")["checks"][-1]
     assert item["id"] == "no-todo"
@@ -55,15 +53,7 @@ def test_the_example_item_passes_and_is_not_required_by_default(
     repo: Path, pytester: pytest.Pytester, read_json: Callable[[Path], dict[str, Any]]
 ) -> None:
     pytester.makepyfile(test_app="def test_ok():\n    assert True\n")
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "pbe_no_todo",
-        "--pbe-verify",
-        "--pbe-checks",
-        "tests,no-todo",
-        "--pbe-report-json",
-        "r.json",
-    )
+    result = _verify_with_example(pytester)
     item = read_json(repo / "r.json")["checks"][-1]
     assert (item["id"], item["status"], item["required"]) == ("no-todo", "passed", False)
     assert result.ret == 0
@@ -83,17 +73,7 @@ def test_outside_a_git_repository_the_example_item_is_an_error_not_a_pass(
     read_json: Callable[[Path], dict[str, Any]],
 ) -> None:
     pytester.makepyfile(test_app="def test_ok():\n    assert True\n")
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "pbe_no_todo",
-        "--pbe-verify",
-        "--pbe-checks",
-        "tests,no-todo",
-        "--pbe-required",
-        "tests,no-todo",
-        "--pbe-report-json",
-        "r.json",
-    )
+    result = _verify_with_example(pytester, "--pbe-required", "tests,no-todo")
     item = read_json(pytester.path / "r.json")["checks"][-1]
     assert item["status"] == "error"
     assert result.ret == 7

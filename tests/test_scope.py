@@ -29,26 +29,29 @@ def monorepo(repo: Path) -> Path:
     return repo
 
 
-def test_a_run_from_a_service_judges_only_that_services_new_code(
-    monorepo: Path,
-    pytester: pytest.Pytester,
-    read_json: Callable[[Path], dict[str, Any]],
-) -> None:
-    service = monorepo / "services" / "billing"
-    pytester.chdir()
-    result = pytester.runpytest_subprocess(
-        str(service),
-        "--rootdir",
-        str(service),
-        "-c",
-        str(service / "pytest.ini"),
-        "--pbe-verify",
-        "--pbe-checks",
-        "tests",
-        "--pbe-report-json",
-        str(monorepo / "r.json"),
-    )
-    report = read_json(monorepo / "r.json")
+ServiceRun = Callable[..., tuple[pytest.RunResult, dict[str, Any]]]
+
+
+@pytest.fixture
+def run_service(
+    monorepo: Path, pytester: pytest.Pytester, read_json: Callable[[Path], dict[str, Any]]
+) -> ServiceRun:
+    """``run_service(name, *args)``: pytest --pbe-verify with that service as its rootdir."""
+
+    def run(name: str, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
+        service = monorepo / "services" / name
+        pytester.chdir()
+        result = pytester.runpytest_subprocess(
+            str(service), "--rootdir", str(service), "-c", str(service / "pytest.ini"),
+            "--pbe-verify", "--pbe-report-json", str(monorepo / "r.json"), *args,
+        )  # fmt: skip
+        return result, read_json(monorepo / "r.json")
+
+    return run
+
+
+def test_a_run_from_a_service_judges_only_that_services_new_code(run_service: ServiceRun) -> None:
+    result, report = run_service("billing", "--pbe-checks", "tests")
     assert result.ret == 0
     assert report["head"]["sha"] is not None
     assert report["scope"] == {
@@ -62,44 +65,22 @@ def test_a_run_from_a_service_judges_only_that_services_new_code(
 
 
 def test_failing_tests_are_named_by_repository_path_when_run_from_a_subdirectory(
-    monorepo: Path,
-    pytester: pytest.Pytester,
-    read_json: Callable[[Path], dict[str, Any]],
+    monorepo: Path, run_service: ServiceRun
 ) -> None:
-    service = monorepo / "services" / "users"
-    (service / "tests" / "test_bad.py").write_text("def test_bad():\n    assert False\n")
-    pytester.chdir()
-    pytester.runpytest_subprocess(
-        str(service),
-        "--rootdir",
-        str(service),
-        "-c",
-        str(service / "pytest.ini"),
-        "--pbe-verify",
-        "--pbe-checks",
-        "tests",
-        "--pbe-report-json",
-        str(monorepo / "r.json"),
-    )
-    finding = read_json(monorepo / "r.json")["checks"][0]["findings"][0]
+    tests = monorepo / "services" / "users" / "tests"
+    (tests / "test_bad.py").write_text("def test_bad():\n    assert False\n")
+    _, report = run_service("users", "--pbe-checks", "tests")
+    finding = report["checks"][0]["findings"][0]
     assert (finding["path"], finding["line"]) == ("services/users/tests/test_bad.py", 1)
 
 
 def test_slow_tests_are_named_by_repository_path_when_run_from_a_subdirectory(
-    monorepo: Path,
-    pytester: pytest.Pytester,
-    read_json: Callable[[Path], dict[str, Any]],
+    monorepo: Path, run_service: ServiceRun
 ) -> None:
-    service = monorepo / "services" / "users"
-    (service / "tests" / "test_slow.py").write_text(
-        "import time\n\ndef test_slow():\n    time.sleep(0.3)\n"
+    tests = monorepo / "services" / "users" / "tests"
+    (tests / "test_slow.py").write_text("import time\n\ndef test_slow():\n    time.sleep(0.3)\n")
+    _, report = run_service(
+        "users", "--pbe-checks", "tests,performance", "-o", "pbe_max_test_seconds=0.1"
     )
-    pytester.chdir()
-    pytester.runpytest_subprocess(
-        str(service), "--rootdir", str(service), "-c", str(service / "pytest.ini"),
-        "--pbe-verify", "--pbe-checks", "tests,performance", "-o", "pbe_max_test_seconds=0.1",
-        "--pbe-report-json", str(monorepo / "r.json"),
-    )  # fmt: skip
-    performance = read_json(monorepo / "r.json")["checks"][8]
-    [finding] = performance["findings"]
+    [finding] = report["checks"][8]["findings"]
     assert (finding["path"], finding["line"]) == ("services/users/tests/test_slow.py", 3)
