@@ -154,11 +154,6 @@ class VerifyContext:
 
         return self._once("base", compute)
 
-    def changes_if_computed(self) -> ChangeSet | None:
-        """The new code if an item already asked for it, without running git."""
-        value = self._memo.get("changes")
-        return None if isinstance(value, PbeError) else value  # type: ignore[return-value]
-
     def history(self) -> list[Commit]:
         """The commits of the range, each with only this project's files."""
 

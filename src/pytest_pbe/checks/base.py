@@ -75,10 +75,3 @@ class Check:
 
     def error(self, reason: str) -> CheckResult:
         return self.result(Status.ERROR, reason)
-
-
-class PendingCheck(Check):
-    """A built-in item whose measurement has not landed yet: it says so, as skipped."""
-
-    def evaluate(self, ctx: VerifyContext) -> CheckResult:
-        return self.skipped("not implemented yet")

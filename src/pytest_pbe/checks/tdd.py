@@ -320,7 +320,7 @@ def replay_job(
     kinds = classify
     if commit.sha is None:
         paths = changed_paths(repo, parent, None)
-        untracked = set(listed_files(repo)) - set(_tracked(repo))
+        untracked = repo.list_files(tracked=False, untracked=True)
         entries = [*paths, *(("A", p) for p in sorted(untracked))]
         green = {p: (None if s == "D" else tree.read(p)) for s, p in entries}
         red = {p: v for p, v in green.items() if kinds(p) == "test"}
@@ -357,11 +357,6 @@ def replay_job(
         introduced=frozenset(introduced),
         changed=frozenset(changed),
     )
-
-
-def _tracked(repo: Repository) -> list[str]:
-    out = repo.run("ls-files", "-z", "--cached", "--full-name")
-    return [os.fsdecode(p) for p in out.split(b"\0") if p]
 
 
 def _relative(rootdir: Path, root: Path) -> str:

@@ -216,9 +216,7 @@ def file_line_count(path: Path) -> int | None:
 
 def untracked_paths(repo: Repository) -> list[str]:
     """Untracked, not ignored files (what ``git status`` would list), repo-relative."""
-    out = repo.run("ls-files", "-z", "--others", "--exclude-standard", "--full-name")
-    # An entry ending in '/' is a nested repository: not our files to judge.
-    return [os.fsdecode(p) for p in out.split(b"\0") if p and not p.endswith(b"/")]
+    return repo.list_files(tracked=False, untracked=True)
 
 
 def untracked_changes(

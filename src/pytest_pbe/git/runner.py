@@ -187,6 +187,22 @@ class Repository:
         """The one-line GitError for a failed ``git <args>`` (for callers of run_process)."""
         return GitError(explain_failure(args, stderr, self.root))
 
+    def list_files(
+        self, *, tracked: bool = True, untracked: bool = False, pathspecs: tuple[str, ...] = ()
+    ) -> list[str]:
+        """Files of the working tree git knows (``tracked``) and/or untracked, not ignored.
+
+        Repository-relative, exactly as on disk (NUL-separated, never re-parsed quotes).
+        An entry ending in '/' is a nested repository: not our files, left out.
+        """
+        args = ["ls-files", "-z", "--full-name"]
+        if tracked:
+            args.append("--cached")
+        if untracked:
+            args += ["--others", "--exclude-standard"]
+        out = self.run(*args, "--", *pathspecs)
+        return [os.fsdecode(p) for p in out.split(b"\0") if p and not p.endswith(b"/")]
+
     def is_shallow(self) -> bool:
         return self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
 

@@ -18,50 +18,51 @@ if TYPE_CHECKING:
     import pytest
 
     from pytest_pbe.config import Settings
+    from pytest_pbe.context import VerifyContext
     from pytest_pbe.git import ChangeSet
     from pytest_pbe.model import Report
     from pytest_pbe.report.html import CoverageLookup
 
 
+def _context(config: pytest.Config) -> VerifyContext | None:
+    from pytest_pbe.engine import VERIFIER_KEY
+
+    verifier = config.stash.get(VERIFIER_KEY, None)
+    return verifier.ctx if verifier is not None else None
+
+
 def _changes(config: pytest.Config) -> ChangeSet | None:
-    """The new code, if an item computed it (never runs git just for a report)."""
-    from pytest_pbe.engine import VERIFIER_KEY
+    """The judged new code; already computed for the report's header, so no git runs here."""
+    ctx = _context(config)
+    if ctx is None:
+        return None
+    try:
+        return ctx.changes()
+    except PbeError:
+        return None
 
-    verifier = config.stash.get(VERIFIER_KEY, None)
-    return verifier.ctx.changes_if_computed() if verifier is not None else None
 
-
-def repo_root(config: pytest.Config, *, ask_git: bool = False) -> Path | None:
-    """The repository's top level (finding paths are relative to it), None when unknown.
-
-    Known when an item computed the new code; with ``ask_git``, git is asked once more
-    (for the HTML page, which must read the files).
-    """
-    from pytest_pbe.engine import VERIFIER_KEY
-
-    changes = _changes(config)
-    if changes is not None:
-        return changes.root
-    verifier = config.stash.get(VERIFIER_KEY, None)
-    if ask_git and verifier is not None:
-        try:
-            return verifier.ctx.repository().root
-        except PbeError:
-            return None
-    return None
+def repo_root(config: pytest.Config) -> Path | None:
+    """The repository's top level (finding paths are relative to it), None when unknown."""
+    ctx = _context(config)
+    if ctx is None:
+        return None
+    try:
+        return ctx.repository().root  # memoized by the context: git answered (or failed) once
+    except PbeError:
+        return None
 
 
 def _coverage(config: pytest.Config, root: Path) -> CoverageLookup | None:
     """Per-file executable/missing lines from the session's coverage, when it was measured."""
-    from pytest_pbe.engine import VERIFIER_KEY
     from pytest_pbe.measure.coverage import COVERAGE_MEASUREMENT
     from pytest_pbe.report.html import LineCoverage
 
-    verifier = config.stash.get(VERIFIER_KEY, None)
-    if verifier is None or COVERAGE_MEASUREMENT not in verifier.ctx.stash:
+    ctx = _context(config)
+    if ctx is None or COVERAGE_MEASUREMENT not in ctx.stash:
         return None
     try:
-        measured = verifier.ctx.coverage()
+        measured = ctx.coverage()
     except PbeError:
         return None
 
@@ -88,7 +89,7 @@ def write_reports(report: Report, settings: Settings, config: pytest.Config) -> 
     from pytest_pbe.report import json as json_report
 
     def html_write(rep: Report, path: Path) -> None:
-        root = repo_root(config, ask_git=True)
+        root = repo_root(config)
         coverage = _coverage(config, root) if root is not None else None
         html_report.write(rep, path, root=root, changes=_changes(config), coverage=coverage)
 

@@ -126,8 +126,7 @@ def raw_log(repo: Repository, merge_base: str, head: str) -> RawLog:
 
 def listed_files(repo: Repository) -> list[str]:
     """Tracked and untracked (not ignored) files of the working tree, repo-relative."""
-    out = repo.run("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--full-name")
-    return sorted({os.fsdecode(p) for p in out.split(b"\0") if p and not p.endswith(b"/")})
+    return sorted(set(repo.list_files(untracked=True)))
 
 
 def changed_paths(repo: Repository, old: str, new: str | None) -> list[tuple[str, str]]:

@@ -114,11 +114,7 @@ class ToolRuns:
             new_code = NewCode.from_context(ctx)
 
             def project_files() -> list[str]:
-                data = ctx.repository().run(
-                    "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-                    "*.py", "*.pyi",
-                )  # fmt: skip
-                paths = [p for p in data.decode("utf-8", "surrogateescape").split("\0") if p]
+                paths = ctx.repository().list_files(untracked=True, pathspecs=("*.py", "*.pyi"))
                 cwd = new_code.cwd
                 return [
                     p for p in paths
