@@ -138,6 +138,17 @@ class VerifyContext:
         kept = tuple(f for f in changes.files if self.in_scope(f.path))
         return dataclasses.replace(changes, files=kept)
 
+    def range_files(self) -> frozenset[str]:
+        """Absolute paths of this project's files that the range touched, in any commit."""
+
+        def compute() -> frozenset[str]:
+            root = self.repository().root
+            paths = {f.path for f in self.changes().files}
+            paths.update(f.path for commit in self.history() for f in commit.files)
+            return frozenset(str(root / path) for path in paths)
+
+        return self._once("range_files", compute)
+
     def base(self) -> BaseRevision:
         def compute() -> BaseRevision:
             import os

@@ -102,7 +102,9 @@ class Verifier:
         if any("coverage" in c.needs for c in self.enabled()):
             from pytest_pbe.measure.coverage import COVERAGE_MEASUREMENT, CoverageMeasurement
 
-            measurement = CoverageMeasurement(self.config, self.settings)
+            measurement = CoverageMeasurement(
+                self.config, self.settings, watched=self.ctx.range_files
+            )
             self.ctx.stash[COVERAGE_MEASUREMENT] = measurement
             try:
                 if self.is_worker:

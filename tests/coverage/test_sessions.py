@@ -190,6 +190,65 @@ def test_it_records_which_tests_ran_each_line_when_the_tdd_item_is_on(
     assert "1" not in contexts  # module level: run at import, outside any test
 
 
+# Dumps which tests ran each line of a file the range did not touch, and of one it did.
+UNTOUCHED_CONFTEST = """
+import json
+import pytest
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_pbe_amend_results(config, results):
+    from pytest_pbe.engine import VERIFIER_KEY
+    measured = config.stash[VERIFIER_KEY].ctx.coverage()
+    out = {}
+    for name in ("old", "users"):
+        fc = measured.file(config.rootpath / "app" / f"{name}.py")
+        out[name] = {"missing": sorted(fc.missing), "contexts": len(fc.contexts)}
+    with open(config.rootpath / "seen.out", "w") as f:
+        json.dump(out, f)
+"""
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["single", "xdist"])
+def test_which_tests_ran_a_line_is_recorded_only_for_files_the_range_touched(
+    write: Write, commit: Commit, run_pbe: RunPbe, repo: Path, workers: tuple[str, ...]
+) -> None:
+    # The tdd item only asks about the range's files: recording every file per test would
+    # cost every session for nothing. Coverage itself still measures the old file.
+    write("app/old.py", "def old():\n    return 1\n")
+    write("tests/test_old.py", "from app.old import old\n\ndef test_old():\n    assert old()\n")
+    base = _feature(write, commit)
+    write("conftest.py", UNTOUCHED_CONFTEST)
+    run_pbe("--pbe-base", base, *workers, checks="tests,coverage,tdd")
+    seen = json.loads((repo / "seen.out").read_text())
+    assert seen["old"] == {"missing": [], "contexts": 0}
+    assert seen["users"]["missing"] == [11]
+    assert seen["users"]["contexts"] == 3  # lines 2, 5 and 8 ran inside tests
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["single", "xdist"])
+def test_recording_which_tests_ran_each_line_leaves_the_coverage_figures_alone(
+    write: Write, commit: Commit, run_pbe: RunPbe, workers: tuple[str, ...]
+) -> None:
+    base = _feature(write, commit)
+    write("app/branchy.py", "def pick(x):\n    if x:\n        return 1\n    return 2\n")
+    write(
+        "tests/test_branchy.py",
+        "from app.branchy import pick\n\ndef test_pick():\n    assert pick(1)\n",
+    )
+    commit("branchy")
+    write("pyproject.toml", PYPROJECT + "branch = true\n")
+    _, without = run_pbe("--pbe-base", base, *workers, checks="tests,coverage")
+    _, recorded = run_pbe("--pbe-base", base, *workers, checks="tests,coverage,tdd")
+    assert _figures(without) == _figures(recorded)
+    assert without["metrics"]["new_lines"] == 10
+    assert without["metrics"]["new_lines_covered"] == 7  # line 2 is partial: not covered
+    assert sorted((f["path"], f["line"]) for f in recorded["findings"] if f["path"]) == [
+        ("app/branchy.py", 2),
+        ("app/branchy.py", 4),
+        ("app/users.py", 11),
+    ]
+
+
 def test_pytest_cov_test_contexts_are_read_as_node_ids(
     write: Write, commit: Commit, run_pbe: RunPbe, repo: Path
 ) -> None:

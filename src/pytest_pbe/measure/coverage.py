@@ -12,9 +12,11 @@ Two sources, never both at once:
   ``pyproject.toml``), its data kept in memory (the project's ``.coverage`` file is never
   touched), and collected from pytest-xdist workers through ``workeroutput``.
 
-Per-test contexts (the node id of the test that ran a line) are recorded when the ``tdd``
-item is on; otherwise the faster ``sys.monitoring`` core is used where coverage.py can use
-it for the project's options (Python 3.12+, and 3.14+ for branch coverage).
+Which tests ran each line of the range's files is recorded when the ``tdd`` item is on
+(``pertest.PerTestLines``, beside coverage.py rather than through its per-test contexts,
+which cost a flush of every file at every test); otherwise the faster ``sys.monitoring``
+core is used where coverage.py can use it for the project's options (Python 3.12+, and
+3.14+ for branch coverage). With pytest-cov, its ``--cov-context=test`` contexts are read.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_pbe.errors import PbeError
+from pytest_pbe.measure.pertest import PerTestLines
 
 if TYPE_CHECKING:
     import coverage
@@ -39,6 +42,10 @@ if TYPE_CHECKING:
 
 #: What a pytest-xdist worker sends back in ``workeroutput``: its data, serialised.
 WORKER_OUTPUT_KEY = "pbe_coverage_data"
+#: ... and which of its tests ran which lines of the range's files.
+WORKER_TESTS_KEY = "pbe_coverage_tests"
+#: What the controller tells each worker: the files whose lines are recorded per test.
+WORKER_WATCH_KEY = "pbe_coverage_watch"
 #: coverage.py warnings that are noise in a pytest session (pytest-cov silences them too).
 _QUIET = ("no-data-collected", "module-not-imported", "module-not-measured", "no-sysmon")
 
@@ -84,6 +91,7 @@ class MeasuredCoverage:
     """
 
     has_contexts: bool = False  # True when per-test contexts were recorded
+    why_no_contexts: str = ""  # when they were not: why, in one line
 
     def __init__(
         self,
@@ -154,19 +162,19 @@ def _sysmon_usable(cov: coverage.Coverage) -> bool:
 class _Collector:
     """One running ``coverage.Coverage`` of ours, data in memory."""
 
-    def __init__(self, *, contexts: bool) -> None:
+    def __init__(self, *, per_test: bool) -> None:
         import coverage
 
-        self.contexts = contexts
+        self.per_test = per_test
         # config_file=True: the project's .coveragerc / setup.cfg / tox.ini / pyproject.toml.
         self.cov = coverage.Coverage(data_file=None, config_file=True, auto_data=False)
         config = self.cov.config
         config.disable_warnings = [*config.disable_warnings, *_QUIET]
         user_core = config.core  # [run] core or COVERAGE_CORE: the user's choice wins
-        if contexts:
-            config.dynamic_context = None  # we switch contexts per test ourselves
+        if per_test:
+            config.dynamic_context = None  # which test ran a line is recorded beside it
             if user_core is None:
-                config.core = "ctrace"  # sys.monitoring cannot record dynamic contexts
+                config.core = "ctrace"  # sys.monitoring reports a line once, not per test
         elif user_core is None and _sysmon_usable(self.cov):
             config.core = "sysmon"
         self.core = config.core or "default"
@@ -178,13 +186,11 @@ class _Collector:
             self.running = False
             self.cov.stop()
 
-    def data(self) -> CoverageData:
+    def data(self, before_reading: Callable[[], None] | None = None) -> CoverageData:
         self.stop()
+        if before_reading is not None:
+            before_reading()
         return self.cov.get_data()
-
-    def switch(self, context: str) -> None:
-        if self.running and self.contexts:
-            self.cov.switch_context(context)
 
 
 _EARLY = pytest.StashKey[_Collector]()
@@ -210,13 +216,13 @@ def start_early(config: pytest.Config) -> None:
     """``pytest_load_initial_conftests`` under ``--pbe-verify``: see the project's imports.
 
     Never when pytest-cov will measure (two collectors at once break pytest-cov). Per-test
-    contexts are wanted by default; ``CoverageMeasurement.configure`` swaps to a faster
-    collector if the session turns out not to need them.
+    recording is assumed; ``CoverageMeasurement.configure`` swaps to a faster collector if
+    the session turns out not to need it.
     """
     if pytest_cov_requested(config):
         return
     try:
-        collector = _Collector(contexts=True)
+        collector = _Collector(per_test=True)
     except Exception:  # noqa: BLE001  # a bad coverage config: the items that need it say so
         return
     guard = _EarlyGuard(collector)
@@ -226,28 +232,26 @@ def start_early(config: pytest.Config) -> None:
     config.add_cleanup(collector.stop)
 
 
-class _ContextSwitcher:
-    """Labels what each test runs (setup, call and teardown) with its node id.
+class _TestBoundaries:
+    """Files what each test runs (setup, call and teardown) under its node id.
 
-    One switch per test (each switch flushes the collector, the main cost of contexts);
-    the label goes back to none only when the test loop ends.
+    One boundary per test: what runs until the next test starts is the test's (its
+    teardown included); after the test loop, nothing is.
     """
 
-    def __init__(self, measurement: CoverageMeasurement) -> None:
-        self.measurement = measurement
+    def __init__(self, recorder: PerTestLines) -> None:
+        self.recorder = recorder
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
-        if self.measurement.collector is not None:
-            self.measurement.collector.switch(item.nodeid)
+        self.recorder.boundary(item.nodeid)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self) -> Generator[None, object, object]:
         try:
             return (yield)
         finally:
-            if self.measurement.collector is not None:
-                self.measurement.collector.switch("")
+            self.recorder.boundary("")
 
 
 class _ControllerHooks:
@@ -255,6 +259,17 @@ class _ControllerHooks:
 
     def __init__(self, measurement: CoverageMeasurement) -> None:
         self.measurement = measurement
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        recorder = self.measurement.recorder
+        if recorder is not None:
+            try:
+                watched: list[str] | None = sorted(self.measurement.watched())
+            except PbeError as exc:
+                recorder.reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "git"
+                watched = None
+            node.workerinput[WORKER_WATCH_KEY] = watched
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
@@ -265,6 +280,13 @@ class _ControllerHooks:
             self.measurement.worker_data.append(blob)
         else:
             self.measurement.lost_workers.append(worker)
+        tests = output.get(WORKER_TESTS_KEY)
+        recorder = self.measurement.recorder
+        if recorder is not None:
+            if isinstance(tests, str):
+                recorder.receive(tests)
+            else:
+                recorder.reason = recorder.reason or f"worker {worker!r} sent no per-test lines"
 
 
 class _WorkerHooks:
@@ -277,16 +299,26 @@ class _WorkerHooks:
         output = getattr(session.config, "workeroutput", None)
         if output is not None:
             output[WORKER_OUTPUT_KEY] = self.measurement.merged_data().dumps()
+            if self.measurement.recorder is not None:
+                output[WORKER_TESTS_KEY] = self.measurement.recorder.dumps()
 
 
 class CoverageMeasurement:
     """Started in ``pytest_configure`` when an enabled item needs coverage."""
 
-    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        watched: Callable[[], Collection[str]] = frozenset,
+    ) -> None:
         self.config = config
         self.settings = settings
-        #: Per-test contexts are recorded for the tdd item (they cost the faster core).
-        self.wants_contexts = "tdd" in settings.checks and settings.tdd != "off"
+        #: Which test ran each line is recorded for the tdd item (it costs the faster core),
+        #: for the files ``watched`` names (absolute paths: the range's files).
+        self.wants_per_test = "tdd" in settings.checks and settings.tdd != "off"
+        self.watched = watched
+        self.recorder: PerTestLines | None = None
         self.collector: _Collector | None = None
         self.earlier: list[CoverageData] = []  # data of a swapped-out early collector
         self.worker_data: list[bytes] = []
@@ -297,17 +329,20 @@ class CoverageMeasurement:
     def _start(self) -> None:
         early = self.config.stash.get(_EARLY, None)
         guard = self.config.stash.get(_GUARD, None)
-        if early is not None and early.running and early.contexts == self.wants_contexts:
+        if early is not None and early.running and early.per_test == self.wants_per_test:
             self.collector = early
         else:
             if early is not None:  # keep what it saw of the imports, then change collector
                 self.earlier.append(early.data())
-            self.collector = _Collector(contexts=self.wants_contexts)
+            self.collector = _Collector(per_test=self.wants_per_test)
             self.config.add_cleanup(self.collector.stop)
         if guard is not None:
             guard.adopted = True
-        if self.wants_contexts:
-            self.config.pluginmanager.register(_ContextSwitcher(self), "pbe-coverage-contexts")
+        if self.wants_per_test:
+            self.recorder = PerTestLines(self.collector.cov, self.watched)
+            self.config.pluginmanager.register(
+                _TestBoundaries(self.recorder), "pbe-coverage-per-test"
+            )
 
     def configure(self) -> None:
         """Start collecting (or attach to pytest-cov) on the controller / single process."""
@@ -321,6 +356,14 @@ class CoverageMeasurement:
         """Inside a pytest-xdist worker."""
         if pytest_cov_plugin(self.config) is not None:
             return  # pytest-cov's worker collects; its controller combines
+        watch = getattr(self.config, "workerinput", {}).get(WORKER_WATCH_KEY)
+
+        def watched() -> Collection[str]:
+            if not isinstance(watch, list):
+                raise PbeError("the pytest-xdist controller sent no list of the range's files")
+            return watch
+
+        self.watched = watched
         self._start()
         self.config.pluginmanager.register(_WorkerHooks(self), "pbe-coverage-worker")
 
@@ -330,7 +373,8 @@ class CoverageMeasurement:
 
         if self.collector is None:
             raise PbeError("coverage collector was never started in this process")
-        data = self.collector.data()
+        recorder = self.recorder
+        data = self.collector.data(recorder.finish if recorder is not None else None)
         for earlier in self.earlier:
             data.update(earlier)
         for blob in self.worker_data:
@@ -364,7 +408,18 @@ class CoverageMeasurement:
         collector = self.collector
         if collector is None:  # merged_data raised already; kept for the type checker
             raise PbeError("coverage collector was never started in this process")
-        return _measured(collector.cov, data, contexts=collector.contexts, origin="pytest-pbe")
+        recorder = self.recorder
+        per_test = None
+        if recorder is not None:
+            per_test = recorder.by_file() if recorder.recording else None
+        return _measured(
+            collector.cov,
+            data,
+            contexts=per_test is not None,
+            origin="pytest-pbe",
+            per_test=per_test,
+            why_no_contexts=recorder.reason if recorder is not None else "",
+        )
 
     def _from_pytest_cov(self, plugin: Any) -> MeasuredCoverage:
         controller = getattr(plugin, "cov_controller", None)
@@ -385,6 +440,8 @@ class CoverageMeasurement:
             origin="pytest-cov",
             total=float(total) if isinstance(total, (int, float)) else None,
             cli_source=list(cov_source) if cov_source else None,
+            why_no_contexts="pytest-cov measured without --cov-context=test (add it for the "
+            "tdd item's per-test mapping)",
         )
 
     def stop(self) -> None:
@@ -427,15 +484,20 @@ def _measured(
     origin: str,
     total: float | None = None,
     cli_source: list[str] | None = None,
+    per_test: Mapping[str, Mapping[int, Collection[str]]] | None = None,
+    why_no_contexts: str = "",
 ) -> MeasuredCoverage:
-    analyzer = _Analyzer(cov, data, contexts=contexts, cli_source=cli_source)
-    return MeasuredCoverage(
+    analyzer = _Analyzer(cov, data, contexts=contexts, cli_source=cli_source, per_test=per_test)
+    measured = MeasuredCoverage(
         total_percent=total if total is not None else analyzer.total,
         has_contexts=contexts,
         branch=data.has_arcs(),
         origin=origin,
         analyze=analyzer.analyze,
     )
+    if not contexts:
+        measured.why_no_contexts = why_no_contexts or "coverage recorded no per-test contexts"
+    return measured
 
 
 class _LazyContexts(Mapping[int, frozenset[str]]):
@@ -478,11 +540,14 @@ class _Analyzer:
         *,
         contexts: bool,
         cli_source: list[str] | None,
+        per_test: Mapping[str, Mapping[int, Collection[str]]] | None = None,
     ) -> None:
         self.cov = cov
         self.data = data
         self.contexts = contexts
         self.cli_source = cli_source
+        # Our own per-test record (file -> line -> node ids); else the data's contexts.
+        self.per_test = per_test
         self.static = str(cov.config.context or "")
         # The names in the data (coverage.py also "touches" never-imported files under
         # ``source``: those have no executed line, see ``analyze``). coverage.py records real
@@ -613,10 +678,14 @@ class _Analyzer:
 
     def _contexts(self, name: str, starts: Mapping[int, int]) -> dict[int, frozenset[str]]:
         merged: dict[int, set[str]] = {}
-        for line, labels in self.data.contexts_by_lineno(name).items():
-            ids = {n for n in (_node_id(c, self.static) for c in labels) if n}
-            if ids:
+        if self.per_test is not None:
+            for line, ids in self.per_test.get(name, {}).items():
                 merged.setdefault(starts.get(line, line), set()).update(ids)
+        else:
+            for line, labels in self.data.contexts_by_lineno(name).items():
+                ids = {n for n in (_node_id(c, self.static) for c in labels) if n}
+                if ids:
+                    merged.setdefault(starts.get(line, line), set()).update(ids)
         return {line: frozenset(ids) for line, ids in merged.items()}
 
     # --- why a file was not measured ----------------------------------------------------

@@ -1,0 +1,171 @@
+"""Which tests ran each line of the range's files, recorded beside coverage.py.
+
+coverage.py's own per-test contexts (``switch_context``) flush every measured file into its
+SQLite data at every test: on a suite of short tests that costs about as much as the tests
+themselves. The tdd item only asks about the files the range touched, so at each test
+boundary this takes what the tracer recorded for those files since the previous boundary
+(the way coverage.py's own flush does it: snapshot each live set, then remove the snapshot
+from it, keeping the set object the tracer writes to), files it under the test that just
+ran, and hands everything back to the live data before coverage.py reads it, so coverage's
+own figures are untouched.
+
+It reads coverage.py's collector (``Coverage._collector.data``), which has no public API:
+where that is missing, or the core is ``sys.monitoring`` (which reports each line only once
+per process, not once per test), nothing is recorded and ``reason`` says why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
+
+from pytest_pbe.errors import PbeError
+
+# CTracer packs a branch arc (from, to) into one int: 28 bits each, two sign bits above.
+_LINE_MASK = 0xFFFFFFF
+_FROM_NEGATIVE = 1 << 56
+_TO_NEGATIVE = 1 << 57
+
+
+def _collector_of(cov: Any) -> tuple[Any, str]:
+    """coverage.py's running collector, or None and why it cannot be read per test."""
+    collector = getattr(cov, "_collector", None)
+    if collector is None or not isinstance(getattr(collector, "data", None), dict):
+        return None, "this coverage.py version does not expose its collector's data"
+    tracer = str(getattr(collector, "tracer_name", lambda: "")() or "")
+    if tracer == "SysMonitor":
+        return None, (
+            "coverage.py's sys.monitoring core reports each line once per process, not per "
+            "test: set [run] core = ctrace for the tdd item's per-test mapping"
+        )
+    return collector, ""
+
+
+class PerTestLines:
+    """Lines of the watched files, by the test that ran them (see the module docstring)."""
+
+    def __init__(self, cov: Any, watched: Callable[[], Collection[str]]) -> None:
+        self._cov = cov
+        self._watched_source = watched
+        self._watched: frozenset[str] | None = None
+        self._is_watched: dict[str, bool] = {}  # tracer's file name -> watched?
+        self._current = ""  # node id of the test running now ('' between tests)
+        self._held: dict[str, set[Any]] = {}  # taken out of the live data, given back at finish
+        # (node id, tracer's file name, raw entries): decoded only when someone asks.
+        self._taken: list[tuple[str, str, set[Any]]] = []
+        self._received: dict[str, dict[int, set[str]]] = {}  # from pytest-xdist workers
+        self.reason = ""  # why nothing could be recorded ('' when recording works)
+        self._finished = False
+
+    @property
+    def recording(self) -> bool:
+        return not self.reason
+
+    def _watch(self) -> frozenset[str]:
+        if self._watched is None:
+            try:
+                self._watched = frozenset(os.path.realpath(p) for p in self._watched_source())
+            except PbeError as exc:
+                self._watched = frozenset()
+                self.reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "git"
+        return self._watched
+
+    def boundary(self, nodeid: str) -> None:
+        """A test starts (``nodeid``) or the loop ends (''): file what ran since the last one."""
+        if self._finished or self.reason:
+            return
+        watched = self._watch()
+        collector, why = _collector_of(self._cov)
+        if collector is None:
+            self.reason = why
+            return
+        if watched:
+            data = collector.data
+            for name in data.copy():
+                is_watched = self._is_watched.get(name)
+                if is_watched is None:
+                    is_watched = self._is_watched[name] = os.path.realpath(name) in watched
+                if not is_watched:
+                    continue
+                live = data[name]
+                if not live:
+                    continue
+                snapshot = live.copy()
+                live.difference_update(snapshot)
+                self._held.setdefault(name, set()).update(snapshot)
+                if self._current:
+                    self._taken.append((self._current, name, snapshot))
+        self._current = nodeid
+
+    def finish(self) -> None:
+        """Give every line back to coverage.py's live data (call before it reads its data)."""
+        if self._finished:
+            return
+        self.boundary("")
+        self._finished = True
+        collector, _ = _collector_of(self._cov)
+        if collector is None:
+            return
+        for name, entries in self._held.items():
+            collector.data.setdefault(name, set()).update(entries)
+        self._held.clear()
+
+    def by_file(self) -> dict[str, dict[int, set[str]]]:
+        """file name (as in coverage.py's data) -> line -> node ids of the tests that ran it."""
+        self.finish()
+        collector, _ = _collector_of(self._cov)
+        found: dict[str, dict[int, set[str]]] = {
+            name: {line: set(ids) for line, ids in lines.items()}
+            for name, lines in self._received.items()
+        }
+        if collector is not None:
+            mapped = getattr(collector, "cached_mapped_file", lambda name: name)
+            packed = bool(getattr(getattr(collector, "core", None), "packed_arcs", False))
+            branch = bool(getattr(collector, "branch", False))
+            for nodeid, name, entries in self._taken:
+                lines = found.setdefault(mapped(name), {})
+                for line in _lines(entries, branch=branch, packed=packed):
+                    lines.setdefault(line, set()).add(nodeid)
+        return found
+
+    # --- pytest-xdist: workers send theirs to the controller ------------------------------
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "reason": self.reason,
+                "files": {
+                    name: {str(line): sorted(ids) for line, ids in lines.items()}
+                    for name, lines in self.by_file().items()
+                },
+            }
+        )
+
+    def receive(self, blob: str) -> None:
+        """Merge a worker's ``dumps``; a worker that could not record makes the whole so."""
+        loaded = json.loads(blob)
+        if loaded.get("reason"):
+            self.reason = self.reason or str(loaded["reason"])
+        files: Mapping[str, Mapping[str, Iterable[str]]] = loaded.get("files", {})
+        for name, lines in files.items():
+            into = self._received.setdefault(name, {})
+            for line, ids in lines.items():
+                into.setdefault(int(line), set()).update(ids)
+
+
+def _lines(entries: Iterable[Any], *, branch: bool, packed: bool) -> set[int]:
+    """Line numbers from the tracer's raw entries: lines, (from, to) arcs or packed arcs."""
+    lines: set[int] = set()
+    for entry in entries:
+        if isinstance(entry, tuple):
+            lines.update(n for n in entry if n > 0)
+        elif branch and packed:
+            if not entry & _FROM_NEGATIVE:
+                lines.add(entry & _LINE_MASK)
+            if not entry & _TO_NEGATIVE:
+                lines.add((entry >> 28) & _LINE_MASK)
+        else:
+            lines.add(entry)
+    lines.discard(0)
+    return lines
