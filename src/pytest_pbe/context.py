@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -139,13 +140,13 @@ class VerifyContext:
         return dataclasses.replace(changes, files=kept)
 
     def range_files(self) -> frozenset[str]:
-        """Absolute paths of this project's files that the range touched, in any commit."""
+        """Absolute paths (under the real repository root) of the files the range touched."""
 
         def compute() -> frozenset[str]:
-            root = self.repository().root
+            root = os.path.realpath(self.repository().root)  # as coverage.py names files
             paths = {f.path for f in self.changes().files}
             paths.update(f.path for commit in self.history() for f in commit.files)
-            return frozenset(str(root / path) for path in paths)
+            return frozenset(root + os.sep + path.replace("/", os.sep) for path in paths)
 
         return self._once("range_files", compute)
 

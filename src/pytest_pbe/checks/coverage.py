@@ -160,6 +160,8 @@ def judge(
     prefix = scope_prefix.strip("/") + "/" if scope_prefix.strip("/") else ""
     files: list[FileVerdict] = []
     skipped: list[tuple[str, str]] = []
+    changes = list(changes)
+    measured.prepare([root / path for path, _ in changes])
     for path, lines in changes:
         cov = measured.file(root / path)
         if cov.omitted:
@@ -241,10 +243,38 @@ def findings_for(verdict: FileVerdict) -> list[Finding]:
     return out
 
 
+#: At most this many files are parsed ahead (a huge monorepo's rest is parsed on demand).
+_PARSE_AHEAD_LIMIT = 20_000
+
+
 class CoverageCheck(Check):
     id = "coverage"
     title = "New code is covered by tests"
     needs = frozenset({"coverage"})
+
+    def start(self, ctx: VerifyContext) -> None:
+        # coverage.py's parse of the changed files, then of the rest (for the total), in a
+        # child process while the tests run. Only a head start: evaluate() parses whatever
+        # is missing, and says so if git cannot tell what changed.
+        from pytest_pbe.measure.coverage import COVERAGE_MEASUREMENT
+
+        measurement = ctx.stash.get(COVERAGE_MEASUREMENT, None)
+        if measurement is None:
+            return
+        try:
+            changes = ctx.changes()
+            prefix = ctx.scope_prefix()
+            project = ctx.repository().list_files(
+                tracked=True, untracked=True, pathspecs=(prefix,) if prefix else ()
+            )
+        except PbeError:
+            return
+        ordered = dict.fromkeys(
+            [f.path for f in changes.files if f.kind == "source" and f.lines]
+            + [p for p in project if ctx.in_scope(p)]
+        )
+        files = [str(changes.root / p) for p in ordered if p.endswith(".py")]
+        measurement.parse_ahead(files[:_PARSE_AHEAD_LIMIT])
 
     def evaluate(self, ctx: VerifyContext) -> CheckResult:
         settings = ctx.settings

@@ -21,10 +21,11 @@ core is used where coverage.py can use it for the project's options (Python 3.12
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable, Collection, Generator, Iterator, Mapping
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_pbe.errors import PbeError
+from pytest_pbe.measure.parsing import ParsedAhead
 from pytest_pbe.measure.pertest import PerTestLines
 
 if TYPE_CHECKING:
@@ -116,6 +118,16 @@ class MeasuredCoverage:
         if callable(self._total):
             self._total = self._total()
         return self._total
+
+    def prepare(self, paths: Sequence[Path]) -> None:
+        """Analyse these files now, last first (the parsing child works from the first).
+
+        A file that cannot be analysed is left for ``file`` to raise about.
+        """
+        for path in reversed(paths):
+            if path not in self._files and self._analyze is not None:
+                with contextlib.suppress(PbeError):
+                    self._files[path] = self._analyze(path)
 
     def file(self, path: Path) -> FileCoverage:
         """The analysis of ``path`` (absolute); raises ``PbeError`` if it cannot be analysed."""
@@ -319,6 +331,7 @@ class CoverageMeasurement:
         self.wants_per_test = "tdd" in settings.checks and settings.tdd != "off"
         self.watched = watched
         self.recorder: PerTestLines | None = None
+        self.ahead: ParsedAhead | None = None  # coverage.py's parse, done while tests run
         self.collector: _Collector | None = None
         self.earlier: list[CoverageData] = []  # data of a swapped-out early collector
         self.worker_data: list[bytes] = []
@@ -367,6 +380,21 @@ class CoverageMeasurement:
         self._start()
         self.config.pluginmanager.register(_WorkerHooks(self), "pbe-coverage-worker")
 
+    def _cov(self) -> coverage.Coverage | None:
+        """The ``Coverage`` whose data will be analysed: pytest-cov's or ours."""
+        if self._pytest_cov is not None:
+            controller = getattr(self._pytest_cov, "cov_controller", None)
+            return getattr(controller, "cov", None)
+        return self.collector.cov if self.collector is not None else None
+
+    def parse_ahead(self, files: Collection[str]) -> None:
+        """Have coverage.py parse ``files`` in a child process while the tests run."""
+        cov = self._cov()
+        if cov is None or self.ahead is not None:
+            return
+        self.ahead = ParsedAhead(files, exclude=_exclude_regex(cov), branch=cov.config.branch)
+        self.ahead.start()
+
     def merged_data(self) -> CoverageData:
         """Our collector's data, with the early collector's and the workers' merged in."""
         from coverage.data import CoverageData
@@ -386,6 +414,7 @@ class CoverageMeasurement:
         return data
 
     def result(self) -> MeasuredCoverage:
+        """The session's coverage, measured once (raises ``PbeError`` when it cannot be)."""
         if self._result is None:
             try:
                 self._result = self._measure()
@@ -417,6 +446,7 @@ class CoverageMeasurement:
             data,
             contexts=per_test is not None,
             origin="pytest-pbe",
+            ahead=self.ahead,
             per_test=per_test,
             why_no_contexts=recorder.reason if recorder is not None else "",
         )
@@ -442,12 +472,15 @@ class CoverageMeasurement:
             cli_source=list(cov_source) if cov_source else None,
             why_no_contexts="pytest-cov measured without --cov-context=test (add it for the "
             "tdd item's per-test mapping)",
+            ahead=self.ahead,
         )
 
     def stop(self) -> None:
-        """Release the collector (always called)."""
+        """Release the collector and the parsing child (always called)."""
         if self.collector is not None:
             self.collector.stop()
+        if self.ahead is not None:
+            self.ahead.stop()
 
 
 COVERAGE_MEASUREMENT = pytest.StashKey[CoverageMeasurement]()
@@ -465,6 +498,16 @@ def _section(cov: coverage.Coverage, name: str) -> str:
     if base in ("setup.cfg", "tox.ini"):
         return f"[coverage:{name}]"
     return f"[{name}]"
+
+
+def _exclude_regex(cov: coverage.Coverage) -> str:
+    """The regex coverage.py's parser excludes lines with, as coverage.py builds it."""
+    build = getattr(cov, "_exclude_regex", None)
+    if callable(build):
+        return str(build("exclude"))
+    from coverage.misc import join_regex
+
+    return str(join_regex(cov.config.exclude_list))
 
 
 def _total(cov: coverage.Coverage) -> float | None:
@@ -486,8 +529,11 @@ def _measured(
     cli_source: list[str] | None = None,
     per_test: Mapping[str, Mapping[int, Collection[str]]] | None = None,
     why_no_contexts: str = "",
+    ahead: ParsedAhead | None = None,
 ) -> MeasuredCoverage:
-    analyzer = _Analyzer(cov, data, contexts=contexts, cli_source=cli_source, per_test=per_test)
+    analyzer = _Analyzer(
+        cov, data, contexts=contexts, cli_source=cli_source, per_test=per_test, ahead=ahead
+    )
     measured = MeasuredCoverage(
         total_percent=total if total is not None else analyzer.total,
         has_contexts=contexts,
@@ -541,8 +587,11 @@ class _Analyzer:
         contexts: bool,
         cli_source: list[str] | None,
         per_test: Mapping[str, Mapping[int, Collection[str]]] | None = None,
+        ahead: ParsedAhead | None = None,
     ) -> None:
         self.cov = cov
+        self.ahead = ahead
+        self._exclude = _exclude_regex(cov) if ahead is not None else ""
         self.data = data
         self.contexts = contexts
         self.cli_source = cli_source
@@ -577,6 +626,10 @@ class _Analyzer:
         from coverage.python import PythonFileReporter
 
         reporter = PythonFileReporter(morf, self.cov)
+        if self.ahead is not None:
+            parsed = self.ahead.take(reporter.filename, self._exclude)
+            if parsed is not None:
+                reporter._parser = parsed  # the child's parse of this very content
         try:
             from coverage.results import analysis_from_file_reporter
         except ImportError:  # older coverage.py: the private entry point its reporters use
@@ -651,7 +704,8 @@ class _Analyzer:
         included = GlobMatcher(prep_patterns(include), "report_include") if include else None
         omitted = GlobMatcher(prep_patterns(omit), "report_omit") if omit else None
         numbers: list[Any] = []
-        for name in sorted(self.names):
+        # Backwards: the parsing child works forwards, so the two meet instead of racing.
+        for name in sorted(self.names, reverse=True):
             if included is not None or omitted is not None:
                 filename = PythonFileReporter(name, self.cov).filename
                 if (included is not None and not included.match(filename)) or (
@@ -672,6 +726,8 @@ class _Analyzer:
                         raise
                     continue
             numbers.append(found)
+        if self.ahead is not None:
+            self.ahead.stop()  # every measured file is analysed: its work is done
         if not numbers:
             return None
         return float(sum(numbers).pc_covered)

@@ -51,6 +51,7 @@ class PerTestLines:
         self._watched_source = watched
         self._watched: frozenset[str] | None = None
         self._is_watched: dict[str, bool] = {}  # tracer's file name -> watched?
+        self._watched_names: list[str] = []  # the watched ones, in the order first traced
         self._current = ""  # node id of the test running now ('' between tests)
         self._held: dict[str, set[Any]] = {}  # taken out of the live data, given back at finish
         # (node id, tracer's file name, raw entries): decoded only when someone asks.
@@ -66,7 +67,7 @@ class PerTestLines:
     def _watch(self) -> frozenset[str]:
         if self._watched is None:
             try:
-                self._watched = frozenset(os.path.realpath(p) for p in self._watched_source())
+                self._watched = frozenset(self._watched_source())
             except PbeError as exc:
                 self._watched = frozenset()
                 self.reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "git"
@@ -83,13 +84,16 @@ class PerTestLines:
             return
         if watched:
             data = collector.data
-            for name in data.copy():
-                is_watched = self._is_watched.get(name)
-                if is_watched is None:
-                    is_watched = self._is_watched[name] = os.path.realpath(name) in watched
-                if not is_watched:
-                    continue
-                live = data[name]
+            if len(data) != len(self._is_watched):  # a file was traced for the first time
+                for name in data.copy():
+                    if name not in self._is_watched:
+                        # The tracer's names are real paths; ours are as git lists them.
+                        is_watched = name in watched or os.path.realpath(name) in watched
+                        self._is_watched[name] = is_watched
+                        if is_watched:
+                            self._watched_names.append(name)
+            for name in self._watched_names:
+                live = data.get(name)
                 if not live:
                     continue
                 snapshot = live.copy()

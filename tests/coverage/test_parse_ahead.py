@@ -1,0 +1,140 @@
+"""coverage.py's parse done ahead in a child process: used only for the very same content."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from coverage.parser import PythonParser
+
+from pytest_pbe.measure.parsing import ParsedAhead
+
+EXCLUDE = r"#\s*pragma: no cover"
+SOURCE = """\
+def pick(x):
+    if x:  # a branch
+        return 1
+    return (
+        2
+    )
+
+
+def never():  # pragma: no cover
+    return 3
+"""
+
+
+def _wait_for(ahead: ParsedAhead, path: Path, exclude: str = EXCLUDE) -> Any:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = ahead.take(str(path), exclude)
+        if found is not None:
+            return found
+        time.sleep(0.02)
+    return None
+
+
+@pytest.fixture
+def ahead_of(tmp_path: Path) -> Callable[..., ParsedAhead]:
+    started: list[ParsedAhead] = []
+
+    def start(*files: Path, branch: bool = True) -> ParsedAhead:
+        ahead = ParsedAhead([str(f) for f in files], exclude=EXCLUDE, branch=branch)
+        ahead.start()
+        started.append(ahead)
+        return ahead
+
+    yield start
+    for ahead in started:
+        ahead.stop()
+
+
+def test_it_gives_coverage_pys_own_parse_of_the_file(
+    tmp_path: Path, ahead_of: Callable[..., ParsedAhead]
+) -> None:
+    path = tmp_path / "pick.py"
+    path.write_text(SOURCE)
+    parsed = _wait_for(ahead_of(path), path)
+    own = PythonParser(filename=str(path), exclude=EXCLUDE)
+    own.parse_source()
+    assert parsed is not None
+    assert parsed.statements == own.statements == {1, 2, 3, 4}
+    assert parsed.excluded == own.excluded
+    assert parsed.multiline_map == own.multiline_map
+    assert parsed.arcs() == own.arcs()
+    assert parsed.exit_counts() == own.exit_counts()
+    assert parsed.text == SOURCE  # read back in this process, for coverage.py's regexes
+
+
+def test_a_file_changed_since_its_parse_is_not_used(
+    tmp_path: Path, ahead_of: Callable[..., ParsedAhead]
+) -> None:
+    path, other = tmp_path / "pick.py", tmp_path / "other.py"
+    path.write_text(SOURCE)
+    other.write_text("x = 1\n")
+    ahead = ahead_of(other, path)
+    assert _wait_for(ahead, other) is not None  # the child is done with both now
+    time.sleep(0.2)
+    path.write_text(SOURCE + "\n\ndef added():\n    return 4\n")
+    assert ahead.take(str(path), EXCLUDE) is None
+
+
+def test_another_exclude_setting_or_a_file_that_does_not_parse_gives_nothing(
+    tmp_path: Path, ahead_of: Callable[..., ParsedAhead]
+) -> None:
+    good, broken, last = tmp_path / "pick.py", tmp_path / "broken.py", tmp_path / "last.py"
+    good.write_text(SOURCE)
+    broken.write_text("def broken(:\n")
+    last.write_text("x = 1\n")
+    ahead = ahead_of(broken, good, last)
+    assert _wait_for(ahead, last) is not None  # in order: done with the other two as well
+    assert ahead.take(str(good), "something else") is None
+    assert ahead.take(str(good), EXCLUDE) is not None
+    assert ahead.take(str(broken), EXCLUDE) is None
+
+
+def test_stop_ends_the_child(tmp_path: Path, ahead_of: Callable[..., ParsedAhead]) -> None:
+    files = []
+    for n in range(300):
+        files.append(tmp_path / f"m{n}.py")
+        files[-1].write_text(SOURCE)
+    ahead = ahead_of(*files)
+    proc = ahead._proc
+    assert proc is not None
+    ahead.stop()
+    assert proc.poll() is not None
+    assert ahead.take(str(files[-1]), EXCLUDE) is None
+
+
+def test_a_session_judges_a_source_file_as_it_is_when_the_tests_end(
+    pytester: pytest.Pytester, repo: Path, read_json: Callable[[Path], dict[str, Any]]
+) -> None:
+    # The child parses app/mod.py at session start; a test then marks its function
+    # "pragma: no cover". The judgement is of the final file: nothing new is executable.
+    (repo / "app").mkdir()
+    (repo / "app" / "__init__.py").write_text("")
+    (repo / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\npythonpath = ["."]\n[tool.coverage.run]\nsource = ["app"]\n'
+    )
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "base"], cwd=repo, check=True)
+    (repo / "app" / "mod.py").write_text("def one():\n    return 1\n")
+    (repo / "test_mod.py").write_text(
+        "import pathlib, time\n"
+        "import app.mod\n\n"
+        "def test_rewrite():\n"
+        "    time.sleep(1.5)  # the parsing child is long done with the first version\n"
+        "    path = pathlib.Path(app.mod.__file__)\n"
+        "    path.write_text('def one():  # pragma: no cover\\n    return 1\\n')\n"
+    )
+    pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--pbe-verify", "--pbe-checks", "tests,coverage",
+        "--pbe-report-json", "r.json",
+    )  # fmt: skip
+    item = next(c for c in read_json(repo / "r.json")["checks"] if c["id"] == "coverage")
+    assert item["metrics"]["new_lines"] == 0, item
+    assert [f for f in item["findings"] if f["path"]] == []
