@@ -276,3 +276,74 @@ def test_no_test_ran_means_nothing_was_watched(pytester: pytest.Pytester, run_le
     # A skipped test still goes through setup and teardown: watched, and clean.
     assert item["status"] == "passed"
     assert item["metrics"]["tests_watched"] == 1
+
+
+def test_new_leaks_are_found_while_older_ones_are_still_held(
+    pytester: pytest.Pytester, run_leaks: Any, blamed: Blamed
+) -> None:
+    # test_b closes test_a's descriptor and opens one of its own (the count stays the
+    # same), and starts a process while test_a's is still running: both are test_b's.
+    pytester.makepyfile(
+        test_held="""
+        import os, subprocess, sys
+        HELD = {}
+
+        def sleeper():
+            return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+
+        def test_a(tmp_path):
+            HELD["fd"] = os.open(tmp_path / "a", os.O_CREAT | os.O_WRONLY)
+            HELD["a"] = sleeper()
+
+        def test_b(tmp_path):
+            HELD["fd2"] = os.open(tmp_path / "b", os.O_CREAT | os.O_WRONLY)
+            os.close(HELD.pop("fd"))
+            HELD["b"] = sleeper()
+
+        def test_c():
+            pass
+
+        def test_zz_cleanup():
+            os.close(HELD.pop("fd2"))
+            for name in ("a", "b"):
+                HELD[name].kill()
+                HELD[name].wait()
+        """
+    )
+    _, item = run_leaks()
+    assert blamed(item) == {"test_a": {"fd", "process"}, "test_b": {"fd", "process"}}
+
+
+def test_the_users_own_resource_warning_filter_still_decides(
+    pytester: pytest.Pytester, run_leaks: Any
+) -> None:
+    pytester.makeini("[pytest]\nfilterwarnings =\n    ignore::ResourceWarning\n")
+    pytester.makepyfile(
+        test_quiet="""
+        import pytest
+
+        def test_ignored_by_the_user(tmp_path):
+            open(tmp_path / "x", "w")
+
+        @pytest.mark.filterwarnings("default::ResourceWarning")
+        def test_shown_by_its_mark(tmp_path):
+            open(tmp_path / "y", "w")
+        """
+    )
+    result, item = run_leaks(subprocess=False)
+    result.assert_outcomes(passed=2, warnings=1)
+    assert [f["message"].split(" leaked: ")[0] for f in item["findings"]] == [
+        "test_quiet.py::test_shown_by_its_mark"
+    ]
+
+
+def test_the_watcher_leaves_the_warning_filters_as_it_found_them(
+    pytester: pytest.Pytester, run_leaks: Any
+) -> None:
+    import warnings
+
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    before = list(warnings.filters)
+    _, item = run_leaks(subprocess=False)
+    assert item["status"] == "passed"
+    assert warnings.filters == before
