@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pbe.tdd.source import Outline, Unit, outline
+from pytest_pbe.tdd.source import MODULE, Outline, Symbols, Unit, outline
 
 _Def = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -97,12 +97,12 @@ def _ref_tests(body: list[ast.stmt]) -> list[tuple[str, ast.AST]]:
     return out
 
 
-def reference(text: bytes) -> Outline:
+def reference(text: bytes) -> tuple[Outline, Symbols]:
     line_count = text.count(b"\n") + (0 if text.endswith(b"\n") or not text else 1)
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return Outline(parsed=False, line_count=line_count)
+        return Outline(parsed=False, line_count=line_count), Symbols()
     units: list[Unit] = []
     _ref_units(tree.body, "", units)
     units.sort(key=lambda u: (u.start, -u.end))
@@ -132,15 +132,9 @@ def reference(text: bytes) -> Outline:
         elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
             targets = [stmt.target]
         names.update(t.id for t in targets if isinstance(t, ast.Name))
-    return Outline(
-        parsed=True,
-        units=tuple(units),
-        executable=frozenset(lines),
-        names=frozenset(names),
-        imports=frozenset(imports),
-        mentioned=frozenset(mentioned),
-        line_count=line_count,
-        mentions=mentions,
+    return (
+        Outline(True, tuple(units), frozenset(lines), frozenset(names), line_count),
+        Symbols(frozenset(imports), frozenset(mentioned), mentions),
     )
 
 
@@ -299,6 +293,23 @@ if x:
 else:
     y = 1
 """,
+    "redefined": b"""
+def f():
+    return 1
+
+
+def f():
+    return 2
+
+
+class C:
+    def m(self):
+        pass
+
+    def m(self):
+        def m():
+            pass
+""",
     "one_liners": b"class A: pass\ndef f(): return 1\nif x: y()\nelse: z()\n",
     "no_trailing_newline": b"x = 1\ndef f():\n    return x",
     "crlf": b"def f():\r\n    return 1\r\n\r\nx = f()\r\n",
@@ -317,16 +328,44 @@ else:
 }
 
 
+def ref_unit_of(units: tuple[Unit, ...], line: int) -> str:
+    best: Unit | None = None
+    for unit in units:
+        if unit.start > line:
+            break
+        if unit.end >= line:
+            best = unit  # later starts are nested deeper
+    return best.qualname if best is not None else MODULE
+
+
+def ref_find(units: tuple[Unit, ...], qualname: str) -> Unit | None:
+    return next((unit for unit in units if unit.qualname == qualname), None)
+
+
+def ref_test_functions(units: tuple[Unit, ...]) -> tuple[Unit, ...]:
+    out = []
+    for unit in units:
+        parts = unit.qualname.split(".")
+        if unit.is_class or not parts[-1].startswith("test"):
+            continue
+        if len(parts) == 1 or (len(parts) == 2 and parts[0].startswith("Test")):
+            out.append(unit)
+    return tuple(out)
+
+
 def assert_same(text: bytes) -> None:
-    new, old = outline.__wrapped__(text), reference(text)
-    for name in Outline.__dataclass_fields__:
+    new = outline.__wrapped__(text)
+    old, symbols = reference(text)
+    for name in ("parsed", "units", "executable", "names", "line_count"):
         assert getattr(new, name) == getattr(old, name), name
-    assert new.test_functions() == old.test_functions()
-    for line in range(0, old.line_count + 2):
-        assert new.unit_of(line) == old.unit_of(line), line
-        assert new.is_executable(line) == old.is_executable(line), line
-    for unit in old.units:
-        assert new.find(unit.qualname) == old.find(unit.qualname)
+    for name in ("imports", "mentioned", "mentions"):
+        assert getattr(new, name) == getattr(symbols, name), name
+    assert new.test_functions() == ref_test_functions(old.units)
+    for line in range(-1, old.line_count + 3):
+        assert new.unit_of(line) == ref_unit_of(old.units, line), line
+        assert new.is_executable(line) == (line in old.executable or not old.parsed), line
+    for qualname in {u.qualname for u in old.units} | {"no.such.unit", MODULE}:
+        assert new.find(qualname) == ref_find(old.units, qualname)
 
 
 @pytest.mark.parametrize("name", sorted(TRICKY))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pytest_pbe.checks.tdd import line_ranges
-from pytest_pbe.git import Repository
+from pytest_pbe.checks.tdd import judge_range, line_ranges
+from pytest_pbe.errors import PbeError
+from pytest_pbe.git import BaseRevision, Classifier, Repository, history
+from pytest_pbe.measure.coverage import MeasuredCoverage
 from pytest_pbe.tdd.gitread import read_blobs
 from pytest_pbe.tdd.mapping import node_to_ref
 from pytest_pbe.tdd.replay import ReplayJob, classify_red
@@ -147,3 +151,35 @@ def test_blobs_at_head_come_from_the_worktree_only_when_identical(repo: Path) ->
         (head + "~1", "same.py"): None,
     }
     assert sorted(read) == ["dirty.py", "same.py"]
+
+
+def test_judging_pauses_the_cyclic_garbage_collector_and_puts_it_back(story: Any) -> None:
+    # Judging a huge change allocates millions of small acyclic objects: full collections
+    # over a big session heap cost more than the judging itself.
+    story.commit("feat: a", src__shop__a_py="def f():\n    return 1\n")
+    repo = Repository.discover(story.path)
+    base = BaseRevision(ref=story.base, sha=story.base, merge_base=story.base, source="option")
+    classifier = Classifier(testpaths=("tests",))
+    commits = history(repo, base, classifier=classifier)
+    seen: list[bool] = []
+
+    def coverage() -> MeasuredCoverage:
+        seen.append(gc.isenabled())
+        raise PbeError("not measured")
+
+    def broken() -> MeasuredCoverage:
+        raise RuntimeError("boom")
+
+    judged = judge_range(repo, base, commits, classifier, rootdir=story.path, coverage=coverage)
+    assert [v.verdict for v in judged.verdicts] == ["untested"]
+    assert seen == [False]
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="boom"):
+        judge_range(repo, base, commits, classifier, rootdir=story.path, coverage=broken)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        judge_range(repo, base, commits, classifier, rootdir=story.path, coverage=coverage)
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        gc.enable()

@@ -114,9 +114,10 @@ class CoverageMap:
         self.rootdir_rel = rootdir_rel
         self.head_outline = head_outline
         self.fallback = fallback
-        self._contexts: dict[str, Mapping[int, frozenset[str]] | None] = {}
+        self._contexts: dict[str, dict[int, frozenset[str]] | None] = {}
+        self._refs: dict[str, TestRef | None] = {}  # node id -> test, for every unit alike
 
-    def _file_contexts(self, head_path: str) -> Mapping[int, frozenset[str]] | None:
+    def _file_contexts(self, head_path: str) -> dict[int, frozenset[str]] | None:
         if head_path not in self._contexts:
             try:
                 measured = self.file_coverage(self.root / head_path)
@@ -129,7 +130,10 @@ class CoverageMap:
                 # Outside coverage's source or omitted on purpose: coverage cannot say.
                 self._contexts[head_path] = None
             else:
-                self._contexts[head_path] = getattr(measured, "contexts", {}) if ok else {}
+                # Read once into a plain dict: each unit then looks its lines up cheaply.
+                contexts: Mapping[int, frozenset[str]] = getattr(measured, "contexts", {})
+                plain = contexts if type(contexts) is dict else dict(contexts.items())
+                self._contexts[head_path] = plain if ok else {}
         return self._contexts[head_path]
 
     def tests_for(self, head_path: str, unit: str) -> tuple[frozenset[TestRef], str]:
@@ -143,10 +147,17 @@ class CoverageMap:
             lines = range(found.body_start, found.end + 1)
         else:
             lines = list(contexts)  # module level, or a unit renamed since: the whole file
-        refs: set[TestRef] = set()
+        nodeids: set[str] = set()
         for line in lines:
-            for nodeid in contexts.get(line, ()):
-                ref = node_to_ref(nodeid, self.rootdir_rel)
-                if ref is not None:
-                    refs.add(ref)
+            found_ids = contexts.get(line)
+            if found_ids:
+                nodeids |= found_ids
+        refs: set[TestRef] = set()
+        known = self._refs
+        for nodeid in nodeids:
+            if nodeid not in known:
+                known[nodeid] = node_to_ref(nodeid, self.rootdir_rel)
+            ref = known[nodeid]
+            if ref is not None:
+                refs.add(ref)
         return frozenset(refs), COVERAGE

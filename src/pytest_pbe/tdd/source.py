@@ -28,37 +28,73 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class Symbols:
+    """What a file imports and uses: read on first use (source files being judged never ask)."""
+
+    imports: frozenset[str] = frozenset()  # dotted modules, "a.b" and "a.b.c" for from-imports
+    mentioned: frozenset[str] = frozenset()  # every identifier and attribute name used
+    # Test functions only: qualname -> the identifiers and attribute names they use.
+    mentions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Outline:
     parsed: bool
     units: tuple[Unit, ...] = ()  # every def/class at any depth, by start line
     executable: frozenset[int] = frozenset()  # empty when not parsed: see ``is_executable``
     names: frozenset[str] = frozenset()  # every defined def/class name and module-level target
-    imports: frozenset[str] = frozenset()  # dotted modules, "a.b" and "a.b.c" for from-imports
-    mentioned: frozenset[str] = frozenset()  # every identifier and attribute name used
     line_count: int = 0
-    # Test functions only: qualname -> the identifiers and attribute names they use.
-    mentions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    text: bytes = field(default=b"", repr=False, compare=False)  # parsed again for ``symbols``
+
+    @functools.cached_property
+    def symbols(self) -> Symbols:
+        return read_symbols(self.text) if self.parsed else Symbols()
+
+    @property
+    def imports(self) -> frozenset[str]:
+        return self.symbols.imports
+
+    @property
+    def mentioned(self) -> frozenset[str]:
+        return self.symbols.mentioned
+
+    @property
+    def mentions(self) -> Mapping[str, frozenset[str]]:
+        return self.symbols.mentions
 
     def is_executable(self, line: int) -> bool:
         return line in self.executable if self.parsed else True
 
     def unit_of(self, line: int) -> str:
-        best: Unit | None = None
-        for unit in self.units:
-            if unit.start > line:
-                break
-            if unit.end >= line:
-                best = unit  # later starts are nested deeper
-        return best.qualname if best is not None else MODULE
+        """The innermost unit holding ``line``, else ``MODULE``."""
+        by_line = self._unit_by_line
+        return by_line[line] if 0 <= line < len(by_line) else MODULE
 
     def find(self, qualname: str) -> Unit | None:
+        """The first unit (by start line) of that qualified name."""
+        return self._unit_by_name.get(qualname)
+
+    @functools.cached_property
+    def _unit_by_line(self) -> list[str]:
+        # Units come by start, the outer one first: a nested unit paints over its parent.
+        by_line = [MODULE] * (max((u.end for u in self.units), default=0) + 1)
         for unit in self.units:
-            if unit.qualname == qualname:
-                return unit
-        return None
+            by_line[unit.start : unit.end + 1] = [unit.qualname] * (unit.end + 1 - unit.start)
+        return by_line
+
+    @functools.cached_property
+    def _unit_by_name(self) -> dict[str, Unit]:
+        found: dict[str, Unit] = {}
+        for unit in self.units:
+            found.setdefault(unit.qualname, unit)
+        return found
 
     def test_functions(self) -> tuple[Unit, ...]:
         """``test*`` functions at module level and ``test*`` methods of ``Test*`` classes."""
+        return self._test_functions
+
+    @functools.cached_property
+    def _test_functions(self) -> tuple[Unit, ...]:
         out = []
         for unit in self.units:
             if unit.is_class:
@@ -80,58 +116,116 @@ def _is_docstring(stmt: ast.stmt) -> bool:
     )
 
 
-def _start(stmt: ast.stmt) -> int:
-    decorators = getattr(stmt, "decorator_list", None) or []
-    return min([stmt.lineno, *(int(d.lineno) for d in decorators)])
+# Per statement type, the fields among "body", "orelse", "finalbody" that it has.
+_BODY_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _children(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists inside ``stmt``: bodies, else, finally, handlers, match cases."""
+    kind = type(stmt)
+    fields = _BODY_FIELDS.get(kind)
+    if fields is None:
+        names = getattr(kind, "_fields", ())
+        fields = _BODY_FIELDS[kind] = tuple(
+            f for f in ("body", "orelse", "finalbody") if f in names
+        )
     bodies: list[list[ast.stmt]] = []
-    for name in ("body", "orelse", "finalbody"):
-        value = getattr(stmt, name, None)
-        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+    for name in fields:
+        value = getattr(stmt, name)
+        if value and isinstance(value[0], ast.stmt):
             bodies.append(value)
-    for handler in getattr(stmt, "handlers", None) or []:
+    for handler in getattr(stmt, "handlers", None) or ():
         bodies.append(handler.body)
-    for case in getattr(stmt, "cases", None) or []:
+    for case in getattr(stmt, "cases", None) or ():
         bodies.append(case.body)
     return bodies
 
 
-def _executable(body: list[ast.stmt], lines: set[int], docstring: bool) -> None:
-    for n, stmt in enumerate(body):
-        if n == 0 and docstring and _is_docstring(stmt):
-            continue
-        start = _start(stmt)
-        children = _children(stmt)
-        if not children:
-            lines.update(range(start, (stmt.end_lineno or stmt.lineno) + 1))
-            continue
-        first = children[0][0].lineno
-        lines.update(range(start, max(start, first - 1) + 1))
-        for handler in getattr(stmt, "handlers", None) or []:
-            lines.update(range(handler.lineno, max(handler.lineno, handler.body[0].lineno - 1) + 1))
-        for child in children:
-            _executable(child, lines, docstring=isinstance(stmt, _Def))
+class _Reader:
+    """One pass over the statements: units, executable lines and defined names."""
+
+    def __init__(self) -> None:
+        self.units: list[Unit] = []
+        self.lines: set[int] = set()
+        self.names: set[str] = set()
+
+    def body(self, body: list[ast.stmt], prefix: str, docstring: bool) -> None:
+        lines = self.lines
+        for n, stmt in enumerate(body):
+            if n == 0 and docstring and _is_docstring(stmt):
+                continue
+            start = stmt.lineno
+            if isinstance(stmt, _Def) and stmt.decorator_list:
+                start = min(start, *(d.lineno for d in stmt.decorator_list))
+            children = _children(stmt)
+            if not children:
+                lines.update(range(start, (stmt.end_lineno or stmt.lineno) + 1))
+                continue
+            first = children[0][0].lineno
+            lines.update(range(start, max(start, first - 1) + 1))
+            for h in getattr(stmt, "handlers", None) or ():
+                lines.update(range(h.lineno, max(h.lineno, h.body[0].lineno - 1) + 1))
+            if isinstance(stmt, _Def):
+                qualname = f"{prefix}{stmt.name}"
+                self.names.add(stmt.name)
+                end = stmt.end_lineno or stmt.lineno
+                is_class = isinstance(stmt, ast.ClassDef)
+                self.units.append(Unit(qualname, start, end, first, is_class))
+                self.body(stmt.body, f"{qualname}.", docstring=True)
+            else:
+                for child in children:
+                    self.body(child, prefix, docstring=False)
 
 
-def _units(body: list[ast.stmt], prefix: str, out: list[Unit]) -> None:
-    for stmt in body:
-        if isinstance(stmt, _Def):
-            qualname = f"{prefix}{stmt.name}"
-            out.append(
-                Unit(
-                    qualname=qualname,
-                    start=_start(stmt),
-                    end=stmt.end_lineno or stmt.lineno,
-                    body_start=stmt.body[0].lineno,
-                    is_class=isinstance(stmt, ast.ClassDef),
-                )
-            )
-            _units(stmt.body, f"{qualname}.", out)
-        else:
-            for child in _children(stmt):
-                _units(child, prefix, out)
+# Fields that never hold a node with names in it (names, flags, constants, contexts).
+_LEAF_FIELDS = frozenset(
+    {"ctx", "id", "attr", "name", "names", "module", "level", "arg", "kind", "type_comment",
+     "kwd_attrs", "rest", "conversion", "is_async", "simple", "tag", "lineno"}
+)  # fmt: skip
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: (), ast.MatchSingleton: ()}
+
+
+def _node_fields(kind: type) -> tuple[str, ...]:
+    found = _NODE_FIELDS.get(kind)
+    if found is None:
+        fields = getattr(kind, "_fields", ()) if issubclass(kind, ast.AST) else ()
+        found = _NODE_FIELDS[kind] = tuple(f for f in fields if f not in _LEAF_FIELDS)
+    return found
+
+
+def _used(
+    root: ast.AST,
+    idents: set[str],
+    imports: list[ast.Import | ast.ImportFrom],
+    skip: frozenset[int] = frozenset(),
+) -> None:
+    """Every name and attribute used below ``root`` into ``idents``, every import statement
+    into ``imports``; the subtrees of the nodes whose ``id`` is in ``skip`` left out.
+
+    ``ast.walk``, without its generators: an explicit stack, and per node type only the
+    fields that can hold nodes.
+    """
+    stack: list[object] = [root]
+    pop, push, extend, add = stack.pop, stack.append, stack.extend, idents.add
+    while stack:
+        node = pop()
+        if isinstance(node, ast.Name):
+            add(node.id)
+            continue
+        if isinstance(node, ast.Attribute):
+            add(node.attr)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.append(node)
+            continue
+        elif skip and id(node) in skip:
+            continue
+        kind = type(node)
+        for field_name in _NODE_FIELDS.get(kind) or _node_fields(kind):
+            value = getattr(node, field_name, None)
+            if type(value) is list:
+                extend(value)
+            elif value is not None:
+                push(value)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -142,47 +236,50 @@ def outline(text: bytes) -> Outline:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return Outline(parsed=False, line_count=line_count)
-    units: list[Unit] = []
-    _units(tree.body, "", units)
-    units.sort(key=lambda u: (u.start, -u.end))
-    lines: set[int] = set()
-    _executable(tree.body, lines, docstring=True)
-    names: set[str] = set()
-    imports: set[str] = set()
-    mentioned: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, _Def):
-            names.add(node.name)
-        elif isinstance(node, ast.Import):
-            imports.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            imports.add(node.module)
-            imports.update(f"{node.module}.{alias.name}" for alias in node.names)
-            mentioned.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.Name):
-            mentioned.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            mentioned.add(node.attr)
-    mentions = {
-        qualname: frozenset(_identifiers(node)) for qualname, node in _test_nodes(tree.body)
-    }
+    reader = _Reader()
+    reader.body(tree.body, "", docstring=True)
+    reader.units.sort(key=lambda u: (u.start, -u.end))
+    names = reader.names
     for stmt in tree.body:
-        targets: list[ast.expr] = []
         if isinstance(stmt, ast.Assign):
-            targets = list(stmt.targets)
-        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
-            targets = [stmt.target]
-        names.update(t.id for t in targets if isinstance(t, ast.Name))
+            names.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and isinstance(stmt.target, ast.Name):
+            names.add(stmt.target.id)
     return Outline(
         parsed=True,
-        units=tuple(units),
-        executable=frozenset(lines),
+        units=tuple(reader.units),
+        executable=frozenset(reader.lines),
         names=frozenset(names),
-        imports=frozenset(imports),
-        mentioned=frozenset(mentioned),
         line_count=line_count,
-        mentions=mentions,
+        text=text,
     )
+
+
+def read_symbols(text: bytes) -> Symbols:
+    """The imports and used names of a file that ``outline`` parsed."""
+    tree = ast.parse(text)
+    mentioned: set[str] = set()
+    statements: list[ast.Import | ast.ImportFrom] = []
+    tests = _test_nodes(tree.body)
+    _used(tree, mentioned, statements, skip=frozenset(id(node) for _, node in tests))
+    mentions: dict[str, frozenset[str]] = {}
+    for qualname, node in tests:
+        own: set[str] = set()
+        found: list[ast.Import | ast.ImportFrom] = []
+        _used(node, own, found)
+        mentioned |= own
+        statements += found
+        own.update(a.name for s in found if isinstance(s, ast.ImportFrom) for a in s.names)
+        mentions[qualname] = frozenset(own)
+    imports: set[str] = set()
+    for stmt in statements:
+        if isinstance(stmt, ast.Import):
+            imports.update(alias.name for alias in stmt.names)
+        elif stmt.module and not stmt.level:
+            imports.add(stmt.module)
+            imports.update(f"{stmt.module}.{alias.name}" for alias in stmt.names)
+            mentioned.update(alias.name for alias in stmt.names)
+    return Symbols(frozenset(imports), frozenset(mentioned), mentions)
 
 
 class Outlines:
@@ -201,18 +298,6 @@ class Outlines:
         if found is None:
             found = self._by_text[text] = outline.__wrapped__(text)
         return found
-
-
-def _identifiers(node: ast.AST) -> set[str]:
-    out: set[str] = set()
-    for child in ast.walk(node):
-        if isinstance(child, ast.Name):
-            out.add(child.id)
-        elif isinstance(child, ast.Attribute):
-            out.add(child.attr)
-        elif isinstance(child, ast.ImportFrom):
-            out.update(alias.name for alias in child.names)
-    return out
 
 
 def _test_nodes(body: list[ast.stmt]) -> list[tuple[str, ast.AST]]:

@@ -27,6 +27,7 @@ What history can and cannot prove (the approximation, stated honestly):
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -148,8 +149,10 @@ def test_events(inputs: Inputs, renames: Renames) -> dict[TestRef, list[int]]:
             if text is None:
                 continue
             final = renames.final(change.path)
+            lines = sorted(change.lines)
             for test in inputs.outline(text).test_functions():
-                if any(test.start <= line <= test.end for line in change.lines):
+                at = bisect.bisect_left(lines, test.start)  # the first changed line from its start
+                if at < len(lines) and lines[at] <= test.end:
                     events.setdefault((final, test.qualname), []).append(index)
     return events
 
@@ -270,8 +273,9 @@ def _judge_unit(
 
 def _no_source_reason(inputs: Inputs, commit: Commit) -> str:
     if commit.sha is not None:
+        paths = {f.path for f in commit.files}
         for entry in inputs.raw.entries.get(commit.sha, ()):
-            if any(f.path == entry.path for f in commit.files):
+            if entry.path in paths:
                 continue
             if entry.status in ("D", "M") and inputs.classify(entry.path) == "source":
                 return "pure deletion"
