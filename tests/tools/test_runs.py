@@ -100,3 +100,51 @@ def test_a_session_judges_every_item_from_one_set_of_runs(project, write, verify
     assert static == {"E722", "S110"}
     for item in ("types", "lint", "security", "errors"):
         assert checks[item]["metrics"]["tool_seconds"] is not None
+
+
+KILLED_PARENT = """
+import os, signal, sys, time
+from pathlib import Path
+from pytest_pbe.tools.process import BackgroundRun
+
+run = BackgroundRun(
+    "sleeper", [sys.executable, "-c", "import time; time.sleep(120)"],
+    cwd=Path.cwd(), timeout=120, hint="-",
+)
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:  # until the tool is the sleeper itself, not a launcher
+    cmd = Path(f"/proc/{run._proc.pid}/cmdline").read_bytes()
+    if b"time.sleep(120)" in cmd and b"prctl" not in cmd:
+        break
+    time.sleep(0.01)
+print(run._proc.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # pytest killed without any clean-up
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has exited already
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
+def test_a_tool_dies_with_the_pytest_process_that_started_it(tmp_path: Path) -> None:
+    import subprocess
+    import time
+
+    parent = subprocess.run(
+        [sys.executable, "-c", KILLED_PARENT],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    pid = int(parent.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid), f"tool {pid} outlived the pytest process that started it"

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterable
 from typing import IO, Any
 
-from pytest_pbe.tools.process import die_with_parent, tool_environment
+from pytest_pbe.tools.process import dying_with_parent, tool_environment
 
 _HEADER = struct.Struct("!I")  # each frame: its length, then the pickle
 
@@ -57,12 +57,11 @@ class ParsedAhead:
         if not self._files:
             return
         self._proc = subprocess.Popen(  # our own module, no shell
-            [sys.executable, "-m", "pytest_pbe.measure.parsing"],
+            dying_with_parent([sys.executable, "-m", "pytest_pbe.measure.parsing"]),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=tool_environment(os.environ),
-            preexec_fn=die_with_parent(),  # only sets the death signal
         )
         job = json.dumps({"exclude": self.exclude, "branch": self.branch, "files": self._files})
         self._reader = threading.Thread(
