@@ -78,8 +78,8 @@ def render(report: Report) -> str:
 
     The same keys, values and order as ``json.dumps(..., ensure_ascii=False, default=str)``;
     only the layout differs, and only below ``RECORD_DEPTH``. Each record is encoded by the
-    C encoder (``json`` only uses it without ``indent``): a report of ten thousand findings
-    is written several times faster, and reads as one finding a line.
+    C encoder (``json`` only uses it without ``indent``): a report of fifteen thousand
+    findings is written in under half the time, and reads as one finding a line.
     """
     out: list[str] = []
     _layout(report_to_dict(report), 0, out)

@@ -177,9 +177,10 @@ class _Reader:
                     self.body(child, prefix, docstring=False)
 
 
-# Fields that never hold a node with names in it (names, flags, constants, contexts).
+# Fields that never hold a node, in any Python version (names, flags, constants, contexts).
+# Not "name": a str almost everywhere, but a Name node in 3.12's ``type X = ...``.
 _LEAF_FIELDS = frozenset(
-    {"ctx", "id", "attr", "name", "names", "module", "level", "arg", "kind", "type_comment",
+    {"ctx", "id", "attr", "names", "module", "level", "arg", "kind", "type_comment",
      "kwd_attrs", "rest", "conversion", "is_async", "simple", "tag", "lineno"}
 )  # fmt: skip
 _NODE_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: (), ast.MatchSingleton: ()}
