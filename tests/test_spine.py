@@ -207,6 +207,53 @@ def test_pbe_required_makes_docs_required_and_drops_others(
     assert data["checks"][-1]["status"] == "failed"
 
 
+BACKGROUND_START = """
+import threading, time
+import pytest
+from pytest_pbe.checks.base import Check
+from pytest_pbe.model import Status
+
+class Slow(Check):
+    id = "slow"
+    title = "Starts in the background"
+    start_in_background = True
+    def start(self, ctx):
+        self.thread = threading.current_thread() is not threading.main_thread()
+        time.sleep(1.0)  # longer than the whole test session
+        self.done = True
+    def evaluate(self, ctx):
+        ok = getattr(self, "done", False) and self.thread
+        return self.result(Status.PASSED if ok else Status.FAILED, f"done={ok}")
+
+class Plain(Check):
+    id = "plain"
+    title = "Starts on the main thread"
+    def start(self, ctx):
+        self.main = threading.current_thread() is threading.main_thread()
+    def evaluate(self, ctx):
+        return self.result(Status.PASSED if self.main else Status.FAILED, f"main={self.main}")
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_pbe_register_checks(config):
+    return [Slow(), Plain()]
+"""
+
+
+def test_a_background_start_runs_beside_collection_and_ends_before_judging(
+    read_json: ReadJson, repo: Path, pytester: pytest.Pytester
+) -> None:
+    # Built-in items start git and their tools this way; a third-party item opts in.
+    pytester.makeconftest(BACKGROUND_START)
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest(
+        "--pbe-verify", "--pbe-checks", "tests,slow,plain", "--pbe-report-json", "r.json"
+    )
+    checks = {c["id"]: c for c in read_json(repo / "r.json")["checks"]}
+    assert checks["slow"]["status"] == "passed", checks["slow"]
+    assert checks["plain"]["status"] == "passed", checks["plain"]
+    assert result.ret == 0
+
+
 def test_findings_are_capped_in_the_terminal_and_complete_with_verbose(
     repo: Path, pytester: pytest.Pytester
 ) -> None:

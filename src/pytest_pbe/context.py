@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -33,14 +34,17 @@ class VerifyContext:
         #: Shared measurements that items hand each other (keys are ``pytest.StashKey``).
         self.stash = pytest.Stash()
         self._memo: dict[str, object] = {}
+        self._lock = threading.RLock()
 
     def _once(self, key: str, compute: Callable[[], T]) -> T:
-        if key not in self._memo:
-            try:
-                self._memo[key] = compute()
-            except PbeError as exc:
-                self._memo[key] = exc
-        value = self._memo[key]
+        # Locked: background starts read git facts while the main thread may ask too.
+        with self._lock:
+            if key not in self._memo:
+                try:
+                    self._memo[key] = compute()
+                except PbeError as exc:
+                    self._memo[key] = exc
+            value = self._memo[key]
         if isinstance(value, PbeError):
             raise value
         return value  # type: ignore[return-value]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
@@ -65,6 +66,40 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+class _Starter(threading.Thread):
+    """Runs the background starts, then stays alive until pytest unconfigures.
+
+    Alive on purpose: Linux sends a child its parent-death signal when the *thread* that
+    started it ends, so the tools it launched would otherwise die with it.
+    """
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__(name="pbe-start", daemon=True)
+        self._work = work
+        self._done = threading.Event()
+        self._released = threading.Event()
+        self._raised: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # noqa: BLE001  # handed to the main thread
+            self._raised = exc
+        finally:
+            self._done.set()
+        self._released.wait()
+
+    def wait_started(self, *, raise_errors: bool = True) -> None:
+        self._done.wait()
+        if raise_errors and self._raised is not None:
+            raised, self._raised = self._raised, None
+            raise raised
+
+    def release(self) -> None:
+        self._released.set()
+        self.join(timeout=5)
+
+
 class Verifier:
     """The plugin object that exists only under ``--pbe-verify``."""
 
@@ -80,6 +115,7 @@ class Verifier:
         self.is_worker = hasattr(config, "workerinput")
         #: Ctrl-C arrived after the tests, while the items were being judged.
         self.judging_interrupted = False
+        self.starter: _Starter | None = None
 
     @classmethod
     def install(cls, config: pytest.Config) -> Verifier:
@@ -132,6 +168,8 @@ class Verifier:
 
     def pytest_unconfigure(self) -> None:
         self._stop_measurements()
+        if self.starter is not None:
+            self.starter.release()
 
     def enabled(self) -> Iterator[Check]:
         return (c for c in self.checks if c.id in self.settings.checks)
@@ -164,9 +202,34 @@ class Verifier:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.is_worker:
             return
+        background: list[Check] = []
         for check in self.enabled():
-            if check.id not in self.early_results:
+            if check.id in self.early_results:
+                continue
+            if check.start_in_background:
+                background.append(check)
+            else:
                 self._guard(check, lambda c=check: c.start(self.ctx))
+        if background:
+            self.starter = _Starter(lambda: self._start_all(background))
+            self.starter.start()
+
+    def _start_all(self, checks: list[Check]) -> None:
+        for check in checks:
+            self._guard(check, lambda c=check: c.start(self.ctx))
+
+    def _started(self) -> None:
+        """Wait for the background starts (git, the tools' launch) before judging."""
+        if self.starter is not None:
+            self.starter.wait_started()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        # The background starts overlap collection only: what they launch (the tools'
+        # processes, the parsing child and its reader thread) must exist before the first
+        # test, or the leaks item would blame that test for them.
+        if self.starter is not None:
+            self.starter.wait_started(raise_errors=False)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         self.facts.record_collection(report)
@@ -183,6 +246,7 @@ class Verifier:
         self.facts.collected = session.testscollected
         self.facts.interrupted = int(exitstatus) == int(pytest.ExitCode.INTERRUPTED)
         try:
+            self._started()
             results = self._evaluate_all()
         finally:
             for check in self.enabled():

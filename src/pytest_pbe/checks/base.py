@@ -23,7 +23,10 @@ class Check:
     1. ``configure`` in ``pytest_configure``: start what must see the whole session
        (a coverage collector, a leak watcher registered as a pytest plugin).
     2. ``start`` in ``pytest_sessionstart``: start background work that needs the new
-       code (tools run beside the tests).
+       code (tools run beside the tests). With ``start_in_background``, it runs on a
+       thread of its own, beside collection and the tests (it must only touch the
+       context and its own state); ``evaluate`` is called once it has returned, and
+       processes it started die with pytest's death even if pytest is killed.
     3. ``evaluate`` after the test loop: return the verdict. Raise
        ``pytest_pbe.errors.PbeError`` (or anything) when it cannot judge: the runner
        turns it into ``error`` with the message; it never becomes a pass.
@@ -34,6 +37,8 @@ class Check:
     default_required: ClassVar[bool] = True
     #: Shared session measurements this item reads ("coverage"); started only if needed.
     needs: ClassVar[frozenset[str]] = frozenset()
+    #: ``start`` runs on the background starter thread instead of the main thread.
+    start_in_background: ClassVar[bool] = False
 
     def configure(self, config: pytest.Config, settings: Settings) -> None:
         """Prepare before collection (controller or single process)."""

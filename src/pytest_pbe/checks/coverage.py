@@ -251,6 +251,7 @@ class CoverageCheck(Check):
     id = "coverage"
     title = "New code is covered by tests"
     needs = frozenset({"coverage"})
+    start_in_background = True  # git and the parsing child's launch, beside collection
 
     def start(self, ctx: VerifyContext) -> None:
         # coverage.py's parse of the changed files, then of the rest (for the total), in a
@@ -269,9 +270,10 @@ class CoverageCheck(Check):
             )
         except PbeError:
             return
+        inside = prefix + "/" if prefix else ""
         ordered = dict.fromkeys(
             [f.path for f in changes.files if f.kind == "source" and f.lines]
-            + [p for p in project if ctx.in_scope(p)]
+            + [p for p in project if p.startswith(inside)]
         )
         files = [str(changes.root / p) for p in ordered if p.endswith(".py")]
         measurement.parse_ahead(files[:_PARSE_AHEAD_LIMIT])
