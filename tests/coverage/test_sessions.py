@@ -343,3 +343,21 @@ def test_the_total_is_the_one_coverage_report_prints(
     expected = math.floor(float(out.stdout) * 100) / 100
     assert item["metrics"]["total_percent"] == expected
     assert 0 < expected < 100
+
+
+def test_the_plugins_own_code_is_never_part_of_the_projects_total(
+    write: Write, commit: Commit, run_pbe: RunPbe
+) -> None:
+    # No [run] source: coverage.py measures every file outside the standard library and
+    # site-packages, which includes pytest-pbe itself when it is installed in develop mode.
+    write("pyproject.toml", '[tool.pytest.ini_options]\npythonpath = ["."]\n')
+    write("app/__init__.py", "")
+    base = commit("base")
+    write("app/calc.py", "def add(a, b):\n    return a + b\n")
+    write(
+        "test_calc.py", "from app.calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+    )
+    commit("calc")
+    _, item = run_pbe("--pbe-base", base)
+    assert item["metrics"]["new_code_percent"] == 100.0
+    assert item["metrics"]["total_percent"] == 100.0, item["summary"]

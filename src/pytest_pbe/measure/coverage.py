@@ -174,7 +174,7 @@ def _sysmon_usable(cov: coverage.Coverage) -> bool:
 class _Collector:
     """One running ``coverage.Coverage`` of ours, data in memory."""
 
-    def __init__(self, *, per_test: bool) -> None:
+    def __init__(self, *, per_test: bool, rootdir: Path) -> None:
         import coverage
 
         self.per_test = per_test
@@ -182,6 +182,11 @@ class _Collector:
         self.cov = coverage.Coverage(data_file=None, config_file=True, auto_data=False)
         config = self.cov.config
         config.disable_warnings = [*config.disable_warnings, *_QUIET]
+        # Our own code is no part of the project's figures (coverage.py leaves out what is
+        # in site-packages, not a develop-mode install), unless the project is pytest-pbe.
+        ours = Path(__file__).resolve().parent.parent
+        if not ours.is_relative_to(rootdir.resolve()):
+            config.run_omit = [*(config.run_omit or []), str(ours / "*")]
         user_core = config.core  # [run] core or COVERAGE_CORE: the user's choice wins
         if per_test:
             config.dynamic_context = None  # which test ran a line is recorded beside it
@@ -234,7 +239,7 @@ def start_early(config: pytest.Config) -> None:
     if pytest_cov_requested(config):
         return
     try:
-        collector = _Collector(per_test=True)
+        collector = _Collector(per_test=True, rootdir=Path(config.rootpath))
     except Exception:  # noqa: BLE001  # a bad coverage config: the items that need it say so
         return
     guard = _EarlyGuard(collector)
@@ -347,7 +352,9 @@ class CoverageMeasurement:
         else:
             if early is not None:  # keep what it saw of the imports, then change collector
                 self.earlier.append(early.data())
-            self.collector = _Collector(per_test=self.wants_per_test)
+            self.collector = _Collector(
+                per_test=self.wants_per_test, rootdir=Path(self.config.rootpath)
+            )
             self.config.add_cleanup(self.collector.stop)
         if guard is not None:
             guard.adopted = True
