@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -400,3 +401,36 @@ def test_the_json_report_is_complete_and_written_atomically(
     for check in data["checks"]:
         assert set(check) >= {"id", "title", "status", "required", "summary", "metrics", "findings"}
     assert [p.name for p in repo.iterdir() if p.name.startswith(".r.json")] == []
+
+
+def test_the_sessions_heap_is_frozen_for_the_collector_only_while_the_items_are_judged(
+    repo: Path, pytester: pytest.Pytester
+) -> None:
+    # Judging allocates a lot; full collections would walk every object the test session
+    # left (hundreds of milliseconds on a big suite). They are set aside, then put back.
+    pytester.makeconftest(
+        """
+import gc, json
+import pytest
+
+seen = {}
+
+def pytest_runtest_call(item):
+    seen["during the tests"] = gc.get_freeze_count()
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_pbe_amend_results(config, results):
+    seen["while judging"] = gc.get_freeze_count()
+
+def pytest_unconfigure(config):
+    seen["after"] = gc.get_freeze_count()
+    with open("seen.json", "w") as f:
+        json.dump(seen, f)
+"""
+    )
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    pytester.runpytest_subprocess("--pbe-verify", "--pbe-checks", "tests")
+    seen = json.loads((repo / "seen.json").read_text())
+    assert seen["during the tests"] == 0
+    assert seen["while judging"] > 1000
+    assert seen["after"] == 0

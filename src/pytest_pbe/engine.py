@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import threading
 import time
 import traceback
@@ -64,6 +65,21 @@ def _is_result(value: object) -> bool:
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _heap_set_aside() -> Iterator[None]:
+    """Judging allocates much: its garbage collections skip what the session left behind.
+
+    Every object alive now goes to the collector's permanent generation (``gc.freeze``), so
+    each full collection while the items judge walks only their own objects, not the whole
+    test session's heap (hundreds of milliseconds each on a big suite); they go back after.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class _Starter(threading.Thread):
@@ -245,22 +261,23 @@ class Verifier:
         self.facts.exitstatus = int(exitstatus)
         self.facts.collected = session.testscollected
         self.facts.interrupted = int(exitstatus) == int(pytest.ExitCode.INTERRUPTED)
-        try:
-            self._started()
-            results = self._evaluate_all()
-        finally:
-            for check in self.enabled():
-                # Clean-up must not mask the verdict.
-                with contextlib.suppress(Exception):
-                    check.unconfigure()
-        self.config.hook.pytest_pbe_amend_results(config=self.config, results=results)
-        results = self._validated(results)
-        self.report = self._build_report(results)
-        self.config.hook.pytest_pbe_report(config=self.config, report=self.report)
-        try:
-            write_reports(self.report, self.settings, self.config)
-        except ReportWriteError as exc:
-            self.report_errors.append(str(exc))
+        with _heap_set_aside():
+            try:
+                self._started()
+                results = self._evaluate_all()
+            finally:
+                for check in self.enabled():
+                    # Clean-up must not mask the verdict.
+                    with contextlib.suppress(Exception):
+                        check.unconfigure()
+            self.config.hook.pytest_pbe_amend_results(config=self.config, results=results)
+            results = self._validated(results)
+            self.report = self._build_report(results)
+            self.config.hook.pytest_pbe_report(config=self.config, report=self.report)
+            try:
+                write_reports(self.report, self.settings, self.config)
+            except ReportWriteError as exc:
+                self.report_errors.append(str(exc))
         session.exitstatus = self.exit_status(int(exitstatus))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
