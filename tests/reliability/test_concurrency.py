@@ -86,7 +86,8 @@ def test_every_concurrency_mode_gives_the_plain_runs_verdict(project: Any) -> No
     report = json.loads((project.path / "r.json").read_text(encoding="utf-8"))
     tdd = next(c for c in report["checks"] if c["id"] == "tdd")
     assert tdd["summary"].endswith(
-        "(mapping: test naming and imports (coverage recorded no per-test contexts))"
+        "(mapping: test naming and imports (pytest-cov measured without --cov-context=test; "
+        "add it for the per-test mapping))"
     ), tdd["summary"]
     assert {k: v for k, v in got.items() if k not in ("tdd", "passed")} == {
         k: v for k, v in plain.items() if k not in ("tdd", "passed")

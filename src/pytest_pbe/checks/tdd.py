@@ -106,6 +106,14 @@ class TddCheck(Check):
     id = "tdd"
     title = "Tests were written first"
     needs = frozenset({"coverage"})
+    start_in_background = True
+
+    def start(self, ctx: VerifyContext) -> None:
+        # The range's history (a git log) and its files, which the per-test line recorder
+        # asks for at the first test: read beside collection. Errors are kept for evaluate.
+        if ctx.settings.tdd != "off":
+            with contextlib.suppress(PbeError):
+                ctx.range_files()
 
     def evaluate(self, ctx: VerifyContext) -> CheckResult:
         settings = ctx.settings
@@ -315,7 +323,7 @@ def _judge_range(
                 test_map = CoverageMap(measured.file, repo.root, rootdir_rel, tree.outline, naming)
                 why_names = ""
             else:
-                why_names = "coverage recorded no per-test contexts"
+                why_names = measured.why_no_contexts or "coverage recorded no per-test data"
     verdicts = judge(
         Inputs(
             commits=commits,

@@ -477,8 +477,8 @@ class CoverageMeasurement:
             origin="pytest-cov",
             total=float(total) if isinstance(total, (int, float)) else None,
             cli_source=list(cov_source) if cov_source else None,
-            why_no_contexts="pytest-cov measured without --cov-context=test (add it for the "
-            "tdd item's per-test mapping)",
+            why_no_contexts="pytest-cov measured without --cov-context=test; add it for the "
+            "per-test mapping",
             ahead=self.ahead,
         )
 
