@@ -43,7 +43,7 @@ def ahead_of(tmp_path: Path) -> Callable[..., ParsedAhead]:
     started: list[ParsedAhead] = []
 
     def start(*files: Path, branch: bool = True) -> ParsedAhead:
-        ahead = ParsedAhead([str(f) for f in files], exclude=EXCLUDE, branch=branch)
+        ahead = ParsedAhead([str(f.resolve()) for f in files], exclude=EXCLUDE, branch=branch)
         ahead.start()
         started.append(ahead)
         return ahead

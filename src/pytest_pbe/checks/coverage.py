@@ -17,6 +17,7 @@ stay within one path segment, and the most specific glob (most literal character
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -275,7 +276,8 @@ class CoverageCheck(Check):
             [f.path for f in changes.files if f.kind == "source" and f.lines]
             + [p for p in project if p.startswith(inside)]
         )
-        files = [str(changes.root / p) for p in ordered if p.endswith(".py")]
+        root = os.path.realpath(changes.root) + os.sep  # coverage.py names files by real path
+        files = [root + p.replace("/", os.sep) for p in ordered if p.endswith(".py")]
         measurement.parse_ahead(files[:_PARSE_AHEAD_LIMIT])
 
     def evaluate(self, ctx: VerifyContext) -> CheckResult:

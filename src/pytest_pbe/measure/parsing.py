@@ -49,7 +49,7 @@ class ParsedAhead:
         self.branch = branch
         self._frames: dict[str, bytes] = {}
         self._lock = threading.Lock()
-        self._files = [os.path.realpath(f) for f in files]
+        self._files = list(files)  # real paths: coverage.py names files that way
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
 
@@ -100,14 +100,15 @@ class ParsedAhead:
             return None
         if parser is None or path_seen != real or key is None or key != _stat_key(real):
             return None
-        from coverage.python import get_python_source
+        if self.branch:  # only branch analysis reads the text (coverage.py's partial regexes)
+            from coverage.python import get_python_source
 
-        try:
-            parser.text = get_python_source(real)  # left out of the frame: read it back
-        except Exception:  # noqa: BLE001  # unreadable now: the in-process parse will say so
-            return None
-        if _stat_key(real) != key:
-            return None
+            try:
+                parser.text = get_python_source(real)  # left out of the frame: read it back
+            except Exception:  # noqa: BLE001  # unreadable now: the in-process parse says so
+                return None
+            if _stat_key(real) != key:
+                return None
         return parser
 
     def stop(self) -> None:
