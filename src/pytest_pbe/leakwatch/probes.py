@@ -1,7 +1,10 @@
 """Cheap snapshots of what a process holds: threads, file descriptors, child processes.
 
-Each probe costs a few microseconds (one ``listdir`` of ``/proc/self/fd``, one small read
-per thread of ``/proc/self/task/<tid>/children``), so it can run around every test.
+They run around every test, so the common case costs a few microseconds: one listing of
+``/proc/self/fd`` through a directory descriptor held open for the session, and one
+``waitid`` that says whether this process has any child at all (only then is each
+thread's ``/proc/self/task/<tid>/children`` read). Two snapshots compare cheaply
+(:meth:`Snapshot.same_as`); only when they differ are the differences worked out.
 Where the platform can't tell (no ``/proc``), the probe returns None and is reported as
 unavailable rather than as clean.
 """
@@ -14,6 +17,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 _FD_DIRS = ("/proc/self/fd", "/dev/fd")
 
@@ -36,31 +40,47 @@ def _children_supported() -> bool:
 
 
 CHILDREN_SUPPORTED = _children_supported()
-_PID = os.getpid()
+_NO_CHILDREN: frozenset[bytes] = frozenset()
 
 
-def open_fds() -> frozenset[str] | None:
-    """The open file descriptors (as their names in the fd directory), None if unlistable."""
+class FdListing(NamedTuple):
+    """One listing of the descriptor directory, as read (cheap to compare with another)."""
+
+    names: list[str]  # in the kernel's order, including the listing's own descriptor
+    own: int  # the listing's own descriptor: open while listing, closed again since
+
+    def numbers(self) -> set[int]:
+        return {int(name) for name in self.names if name.isdigit()} - {self.own}
+
+
+# (pid, descriptor, whether it is the fd directory): held for the session, to list
+# through and to dup(). Per process: a forked child must not list its parent's.
+_HELD: list[tuple[int, int, bool]] = []
+
+
+def _held_fd() -> tuple[int, bool]:
+    """A descriptor kept open for the session, and whether it is the fd directory itself."""
+    pid = os.getpid()
+    if not _HELD or _HELD[0][0] != pid:
+        try:
+            _HELD[:] = [(pid, os.open(FD_DIR or ".", os.O_RDONLY | os.O_DIRECTORY), True)]
+        except OSError:  # a directory that can't be opened: list it by path
+            _HELD[:] = [(pid, os.open(os.devnull, os.O_RDONLY), False)]
+    return _HELD[0][1], _HELD[0][2]
+
+
+def fd_listing() -> FdListing | None:
+    """The open file descriptors, None if they can't be listed."""
     if FD_DIR is None:
         return None
-    keep = _probe_fd()  # opened before the listing, so every listing has it
-    names = os.listdir(FD_DIR)  # noqa: PTH208  # the fastest listing; this runs per test
+    held, is_dir = _held_fd()  # opened before the listing, so every listing has it
+    # Through the held directory when possible: no path lookup (the fastest listing).
+    names = os.listdir(held if is_dir else FD_DIR)  # noqa: PTH208  # runs per test
     # The listing's own descriptor is in the list but already closed again. It was the
-    # lowest free descriptor then, so it is the lowest free one now: find and drop it.
-    probe = os.dup(keep)  # dup() returns the lowest free descriptor, cheaply
-    os.close(probe)
-    fds = frozenset(names)
-    return fds - {str(probe)}
-
-
-_PROBE: list[int] = []
-
-
-def _probe_fd() -> int:
-    """One descriptor kept open for the session, only to be dup()ed (it is in every listing)."""
-    if not _PROBE:
-        _PROBE.append(os.open(os.devnull, os.O_RDONLY))
-    return _PROBE[0]
+    # lowest free descriptor then, so it is the lowest free one now: find it.
+    own = os.dup(held)  # dup() returns the lowest free descriptor, cheaply
+    os.close(own)
+    return FdListing(names, own)
 
 
 def describe_fd(fd: int) -> str | None:
@@ -77,6 +97,20 @@ def describe_fd(fd: int) -> str | None:
         return "open"
 
 
+def _has_children() -> bool:
+    """Whether this process has any child process (running, or exited but not waited for).
+
+    One system call that changes nothing (``WNOWAIT``); any thread's children count.
+    """
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:  # ECHILD: none at all
+        return False
+    except OSError:  # can't tell: read them
+        return True
+    return True
+
+
 def child_pids(threads: Iterable[threading.Thread] = ()) -> frozenset[bytes] | None:
     """Child processes of this process (running, or exited but not waited for).
 
@@ -84,7 +118,9 @@ def child_pids(threads: Iterable[threading.Thread] = ()) -> frozenset[bytes] | N
     """
     if not CHILDREN_SUPPORTED:
         return None
-    tids = {_PID}
+    if not _has_children():
+        return _NO_CHILDREN
+    tids = {os.getpid()}
     tids.update(t.native_id for t in threads or threading.enumerate() if t.native_id is not None)
     pids: set[bytes] = set()
     for tid in tids:
@@ -125,22 +161,39 @@ def process_alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
-@dataclass
+@dataclass(eq=False)
 class Snapshot:
     """What the process held at one moment; None fields were not measurable."""
 
-    threads: set[threading.Thread] = field(default_factory=set)
-    fds: frozenset[str] | None = None
+    threads: list[threading.Thread] = field(default_factory=list)
+    fds: FdListing | None = None
     children: frozenset[bytes] | None = None
 
     @classmethod
     def take(cls) -> Snapshot:
         threads = threading.enumerate()
-        return cls(set(threads), open_fds(), child_pids(threads))
+        return cls(threads, fd_listing(), child_pids(threads))
 
     def with_fresh_threads(self) -> Snapshot:
         """This snapshot's descriptors and children, with the threads of right now."""
-        return Snapshot(set(threading.enumerate()), self.fds, self.children)
+        return Snapshot(threading.enumerate(), self.fds, self.children)
+
+    def same_as(self, other: Snapshot) -> bool:
+        """Nothing came or went between the two (cheap: no sets are built)."""
+        return (
+            self.fds == other.fds
+            and self.children == other.children
+            and self.threads == other.threads
+        )
+
+    def held(self) -> Resources:
+        """Everything held at that moment (the main thread aside)."""
+        main = threading.main_thread()
+        return Resources(
+            threads={t for t in self.threads if t.is_alive() and t is not main},
+            fds=self.fds.numbers() if self.fds is not None else set(),
+            children={int(pid) for pid in self.children or ()},
+        )
 
 
 @dataclass
@@ -168,15 +221,20 @@ class Resources:
 def new_since(before: Snapshot, after: Snapshot, exclude: Resources) -> Resources:
     """Resources present in ``after`` but not ``before``, minus ``exclude``."""
     out = Resources()
-    out.threads = {
-        t
-        for t in after.threads - before.threads
-        if t.is_alive() and t not in exclude.threads and t is not threading.main_thread()
-    }
-    if before.fds is not None and after.fds is not None:
-        out.fds = {int(fd) for fd in after.fds - before.fds if fd.isdigit()} - exclude.fds
+    if after.same_as(before):
+        return out
+    if after.threads != before.threads:
+        main = threading.main_thread()
+        out.threads = {
+            t
+            for t in set(after.threads).difference(before.threads)
+            if t.is_alive() and t not in exclude.threads and t is not main
+        }
+    if before.fds is not None and after.fds is not None and after.fds != before.fds:
+        out.fds = after.fds.numbers() - before.fds.numbers() - exclude.fds
     if before.children is not None and after.children is not None:
-        out.children = {int(pid) for pid in after.children - before.children} - exclude.children
+        new = after.children - before.children
+        out.children = {int(pid) for pid in new} - exclude.children
     return out
 
 

@@ -6,7 +6,7 @@ import logging
 import time
 import tracemalloc
 import warnings
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,6 +27,8 @@ TRACEMALLOC_HINT = (
 _ASYNCIO_LEAKS = ("Task was destroyed but it is pending", "exception was never retrieved")
 
 _WarningFilter = tuple[Any, ...]
+#: ``warnings._showwarnmsg_impl`` (where every shown warning goes) is not in the stubs.
+_WARNINGS: Any = warnings
 
 
 def _python_default_ignore() -> _WarningFilter | None:
@@ -44,15 +46,24 @@ def _python_default_ignore() -> _WarningFilter | None:
     return None
 
 
-def _show_resource_warnings(default_ignore: _WarningFilter | None) -> None:
+def _filters_mutated() -> None:
+    mutated = getattr(warnings, "_filters_mutated", None)
+    if callable(mutated):
+        mutated()
+
+
+def _show_resource_warnings() -> _WarningFilter | None:
     """Let ``ResourceWarning`` through where only Python's default filter hides it.
 
-    Called inside a fresh ``catch_warnings`` context, so nothing outlives the test. The
-    user's own filters are kept: one that is more specific, or one of their own that
-    decides for every ``ResourceWarning`` (``error``, ``ignore``, ...), still wins.
+    Done once, for the test loop, on the session's filters: pytest runs each test on a
+    copy of them (``catch_warnings``) with the user's ``filterwarnings`` (ini, command
+    line, marks) put in front, so those still win. So does one of the user's that is
+    more specific, or one of their own that decides for every ``ResourceWarning``
+    (``error``, ``ignore``, ...). Returns the entry added, for :func:`_unshow`.
     """
+    default_ignore = _python_default_ignore()
     if default_ignore is None:
-        return
+        return None
     filters = cast(list[_WarningFilter], warnings.filters)
     for index, entry in enumerate(filters):
         _action, message, category, module, lineno = entry
@@ -60,40 +71,64 @@ def _show_resource_warnings(default_ignore: _WarningFilter | None) -> None:
             continue
         if message is None and module is None and lineno == 0:  # decides for all of them
             if entry is default_ignore:
-                filters.insert(index, ("always", None, ResourceWarning, None, 0))
-                mutated = getattr(warnings, "_filters_mutated", None)
-                if callable(mutated):
-                    mutated()
+                shown: _WarningFilter = ("always", None, ResourceWarning, None, 0)
+                filters.insert(index, shown)
+                _filters_mutated()
+                return shown
+            return None
+    return None
+
+
+def _unshow(shown: _WarningFilter) -> None:
+    """Remove the entry :func:`_show_resource_warnings` added (if it is still there)."""
+    filters = cast(list[_WarningFilter], warnings.filters)
+    for index, entry in enumerate(filters):
+        if entry is shown:
+            del filters[index]
+            _filters_mutated()
             return
 
 
-def _forward(log: list[warnings.WarningMessage]) -> None:
-    """Hand the test's warnings on to pytest's own recorder, as if never intercepted."""
-    show = getattr(warnings, "_showwarnmsg", None)  # keeps ``source`` (tracemalloc)
-    for message in log:
-        if callable(show):
-            show(message)
-        else:  # pragma: no cover - every CPython from 3.6 to 3.14 has _showwarnmsg
-            warnings.showwarning(
-                message.message,
-                message.category,
-                message.filename,
-                message.lineno,
-                message.file,
-                message.line,
-            )
+ShowWarning = Callable[[warnings.WarningMessage], object]
+Allocation = Callable[[object], tuple[str | None, str | None]]
 
 
 class _Watch:
-    """The state of the one test being watched."""
+    """The state of the one test being watched (cheap to make: most tests leak nothing)."""
 
-    def __init__(self, nodeid: str, before: probes.Snapshot) -> None:
+    __slots__ = ("allocation", "before", "leaks", "log", "nodeid", "origins", "passon", "reported")
+
+    def __init__(
+        self, nodeid: str, before: probes.Snapshot, passon: ShowWarning, allocation: Allocation
+    ) -> None:
         self.nodeid = nodeid
         self.before = before
+        self.passon = passon  # whoever recorded warnings before us (pytest's recorder)
+        self.allocation = allocation
         self.log: list[warnings.WarningMessage] = []
         self.leaks: list[Leak] = []
         self.origins: dict[int, tuple[str | None, str | None]] = {}
-        self.reported = probes.Resources()  # already blamed through a fixture's teardown
+        self.reported: probes.Resources | None = None  # already blamed through a fixture
+
+    def record(self, message: warnings.WarningMessage) -> None:
+        """Installed as ``warnings._showwarnmsg_impl`` for the test: see, then pass on.
+
+        pytest already records each test's warnings (in a ``catch_warnings`` around the
+        test): this only looks at them on the way, so the user's filters, pytest's
+        warnings summary and ``pytest.warns`` see exactly what they would without us.
+
+        An object's allocation traceback is read while its warning is being emitted.
+        Later is too late: keeping the warning resurrects the finalized object, and
+        CPython then re-stamps its tracemalloc traceback with the stack at that moment.
+        """
+        if (
+            message.source is not None
+            and issubclass(message.category, (ResourceWarning, RuntimeWarning))
+            and tracemalloc.is_tracing()
+        ):
+            self.origins[id(message)] = self.allocation(message.source)
+        self.log.append(message)
+        self.passon(message)
 
 
 class _AsyncioHandler(logging.Handler):
@@ -117,7 +152,13 @@ class _AsyncioHandler(logging.Handler):
 
 
 class LeakWatcher:
-    """Registered as a pytest plugin by the ``leaks`` item (controller and xdist workers)."""
+    """Registered as a pytest plugin by the ``leaks`` item (controller and xdist workers).
+
+    Per test it costs two cheap steps: at the start, the previous test's closing
+    snapshot (with the threads re-read) and a hook on the warnings pytest records; at
+    the teardown report, one new snapshot compared with the opening one. Findings are
+    worked out and records built only when something differs.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -127,56 +168,42 @@ class LeakWatcher:
         self.workers_reporting = 0
         self.current: _Watch | None = None
         self._last: probes.Snapshot | None = None
-        self._default_ignore = _python_default_ignore()
         self._owned = probes.Resources()  # held by wider-scoped fixtures: nobody's leak
         # id(fixturedef) -> (name, scope, what it created, the test that set it up)
         self._fixtures: dict[int, tuple[str, str, probes.Resources, str]] = {}
         self._handler: _AsyncioHandler | None = None
         self._workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
 
+    # --- the test loop: set up once, not per test -----------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        if self._handler is None:
+            self._handler = _AsyncioHandler(self)
+            logging.getLogger("asyncio").addHandler(self._handler)
+        shown = _show_resource_warnings()
+        try:
+            return (yield)
+        finally:
+            if shown is not None:
+                _unshow(shown)
+
     # --- the test protocol ------------------------------------------------------------
     @pytest.hookimpl(wrapper=True, trylast=True)  # innermost: other plugins' per-test set-up first
     def pytest_runtest_protocol(
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
-        if self._handler is None:
-            self._handler = _AsyncioHandler(self)
-            logging.getLogger("asyncio").addHandler(self._handler)
         # The previous test's closing snapshot opens this one (one listing per test):
         # nothing runs between two tests but pytest's reporting. Threads are re-read.
         last = self._last
         before = last.with_fresh_threads() if last is not None else probes.Snapshot.take()
-        watch = self.current = _Watch(item.nodeid, before)
-        log: list[warnings.WarningMessage] = []
+        passon: ShowWarning = _WARNINGS._showwarnmsg_impl
+        watch = self.current = _Watch(item.nodeid, before, passon, self._allocation)
+        _WARNINGS._showwarnmsg_impl = watch.record
         try:
-            with warnings.catch_warnings(record=True) as recorded:
-                log = recorded
-                watch.log = recorded
-                self._record_origins(watch, recorded)
-                _show_resource_warnings(self._default_ignore)
-                return (yield)
+            return (yield)
         finally:
             self.current = None
-            _forward(log)
-
-    def _record_origins(self, watch: _Watch, recorded: list[warnings.WarningMessage]) -> None:
-        """Read an object's allocation traceback while its warning is being emitted.
-
-        Later is too late: keeping the warning resurrects the finalized object, and
-        CPython then re-stamps its tracemalloc traceback with the stack at that moment.
-        ``catch_warnings(record=True)`` itself installs ``_showwarnmsg_impl`` like this.
-        """
-        if not tracemalloc.is_tracing() or not hasattr(warnings, "_showwarnmsg_impl"):
-            return
-
-        def record(message: warnings.WarningMessage) -> None:
-            if message.source is not None and issubclass(
-                message.category, (ResourceWarning, RuntimeWarning)
-            ):
-                watch.origins[id(message)] = self._allocation(message.source)
-            recorded.append(message)
-
-        warnings._showwarnmsg_impl = record
+            _WARNINGS._showwarnmsg_impl = passon
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -186,7 +213,8 @@ class LeakWatcher:
         watch = self.current
         if call.when == "teardown" and watch is not None and watch.nodeid == item.nodeid:
             leaks = self._finish(watch)
-            report.user_properties.extend(leak.to_property() for leak in leaks)
+            if leaks:
+                report.user_properties.extend(leak.to_property() for leak in leaks)
             self.watched += 1
             if self._workeroutput is not None:
                 self._workeroutput[WATCHED_KEY] = self.watched
@@ -217,6 +245,8 @@ class LeakWatcher:
     def pytest_fixture_post_finalizer(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> None:
+        if not self._fixtures:
+            return
         entry = self._fixtures.pop(id(fixturedef), None)
         if entry is None:
             return
@@ -225,12 +255,12 @@ class LeakWatcher:
         watch = self.current
         if watch is None:
             return
-        after = probes.Snapshot.take()
-        nothing = probes.Snapshot(set(), frozenset(), frozenset())
-        left = probes.new_since(nothing, after, probes.Resources())
+        left = probes.Snapshot.take().held()
         left.threads &= created.threads
         left.fds &= created.fds
         left.children &= created.children
+        if watch.reported is None:
+            watch.reported = probes.Resources()
         watch.reported.add(left)
         suffix = f", created by the {scope}-scoped fixture {name!r} and not released by it"
         # Reported now (the fixture's teardown runs in this test's), blamed on its owner.
@@ -260,14 +290,17 @@ class LeakWatcher:
 
     # --- judging one test ---------------------------------------------------------------
     def _finish(self, watch: _Watch) -> list[Leak]:
+        after = self._last = probes.Snapshot.take()
+        if not watch.log and not watch.leaks and after.same_as(watch.before):
+            return []  # the common case: nothing to work out, nothing built
         leaks = list(watch.leaks)
         for message in watch.log:
             leak = self._from_warning(watch, message)
             if leak is not None:
                 leaks.append(leak)
-        after = self._last = probes.Snapshot.take()
         new = probes.new_since(watch.before, after, self._owned)
-        new.discard(watch.reported)
+        if watch.reported is not None:
+            new.discard(watch.reported)
         if new.threads:
             deadline = time.monotonic() + THREAD_GRACE_SECONDS
             for thread in list(new.threads):
