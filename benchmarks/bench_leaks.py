@@ -4,19 +4,26 @@ Compares, interleaved in one run, ``--pbe-verify`` with only the ``tests`` item 
 the same run with ``tests,leaks`` (so the only difference is the leak watcher), on a
 generated suite of fast tests and on this project's own spine tests.
 
+On a machine shared with other work the whole-run ratios swing by several percent from
+run to run (the same configuration alone varies by 20%), so a third measurement is added
+that noise hardly moves: the watcher's own work for one test (its hooks and probes,
+driven directly, best of several repetitions), set against what a no-op test costs.
+
 Run alone: ``python benchmarks/bench_leaks.py [--quick]``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).parent.parent
 
@@ -68,12 +75,53 @@ def _compare(label: str, cwd: Path, extra: list[str], repeats: int) -> list[dict
     return rows
 
 
+def _watcher_per_test(repeats: int) -> float:
+    """Seconds the watcher spends on one clean test: its protocol and report hooks (three
+    reports) and its probes, called directly (pluggy's dispatch, ~1.4 µs a wrapper, aside)."""
+    from types import SimpleNamespace
+
+    from pytest_pbe.leakwatch import LeakWatcher
+
+    watcher = LeakWatcher(cast(Any, SimpleNamespace(rootpath=ROOT)))
+    item = cast(Any, SimpleNamespace(nodeid="test_gen.py::test_0"))
+    report = SimpleNamespace(user_properties=[])
+    calls = [cast(Any, SimpleNamespace(when=when)) for when in ("setup", "call", "teardown")]
+
+    def one_test() -> None:
+        protocol = watcher.pytest_runtest_protocol(item, None)
+        next(protocol)
+        for call in calls:
+            wrapper = watcher.pytest_runtest_makereport(item, call)
+            next(wrapper)
+            with contextlib.suppress(StopIteration):
+                wrapper.send(cast(Any, report))
+        with contextlib.suppress(StopIteration):
+            next(protocol)
+
+    number = 5000
+    best = min(timeit.repeat(one_test, number=number, repeat=repeats)) / number
+    if report.user_properties:
+        raise SystemExit(f"the direct watcher run found leaks: {report.user_properties!r}")
+    return best
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     tests = 500 if quick else 2000
     with tempfile.TemporaryDirectory() as tmp:
         suite = _generated_suite(Path(tmp), tests)
-        rows += _compare(f"{tests:,} generated tests", suite, [], 3 if quick else 11)
+        rows += _compare(f"{tests:,} generated tests", suite, [], 3 if quick else 15)
+    per_test_cpu = rows[2]["seconds"] / tests  # whole-run CPU (start-up included) / tests
+    watcher = _watcher_per_test(3 if quick else 7)
+    rows.append(
+        {
+            "name": "leak watcher's own work for one clean test (direct)",
+            "seconds": watcher,
+            "baseline": None,
+            "note": f"{watcher * 1e6:.1f} µs = {watcher / per_test_cpu:.1%} of the "
+            f"{per_test_cpu * 1e6:.0f} µs CPU a generated test costs in the run above",
+        }
+    )
     if not quick:
         rows += _compare(
             "own suite (tests/test_spine.py)", ROOT, ["tests/test_spine.py", "-p", "no:randomly"], 5
