@@ -57,7 +57,8 @@ def die_with_parent() -> Callable[[], None] | None:
 
 # Runs first in the child, then becomes the tool (``execv``): sets the parent-death signal
 # there, so that pytest never needs a ``preexec_fn`` (which makes every spawn fork the whole
-# pytest process: tens of milliseconds each, against a few for the fast path).
+# pytest process: tens of milliseconds each, against a few for the fast path), and lowers
+# the tool's priority: it works beside the tests, which come first on a busy machine.
 _LAUNCHER = """\
 import ctypes, os, signal, sys
 try:
@@ -66,6 +67,10 @@ except (OSError, AttributeError):
     pass
 if os.getppid() != int(sys.argv[1]):
     os._exit(1)
+try:
+    os.nice(5)
+except OSError:
+    pass
 os.execv(sys.argv[2], sys.argv[2:])
 """
 
