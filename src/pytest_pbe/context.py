@@ -34,11 +34,16 @@ class VerifyContext:
         #: Shared measurements that items hand each other (keys are ``pytest.StashKey``).
         self.stash = pytest.Stash()
         self._memo: dict[str, object] = {}
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        self._locks: dict[str, threading.RLock] = {}
 
     def _once(self, key: str, compute: Callable[[], T]) -> T:
-        # Locked: background starts read git facts while the main thread may ask too.
+        # One lock per fact: background starts compute different facts at once, and one
+        # asking for a fact another is computing waits for it. Facts only ever ask for the
+        # facts they derive from, so the locks are always taken in one order.
         with self._lock:
+            lock = self._locks.setdefault(key, threading.RLock())
+        with lock:
             if key not in self._memo:
                 try:
                     self._memo[key] = compute()

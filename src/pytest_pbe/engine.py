@@ -82,8 +82,25 @@ def _heap_set_aside() -> Iterator[None]:
         gc.unfreeze()
 
 
+class _Starters:
+    """One starter thread per background start, so that their git work overlaps."""
+
+    def __init__(self, works: Sequence[Callable[[], None]]) -> None:
+        self.threads = [_Starter(work) for work in works]
+        for thread in self.threads:
+            thread.start()
+
+    def wait_started(self, *, raise_errors: bool = True) -> None:
+        for thread in self.threads:
+            thread.wait_started(raise_errors=raise_errors)
+
+    def release(self) -> None:
+        for thread in self.threads:
+            thread.release()
+
+
 class _Starter(threading.Thread):
-    """Runs the background starts, then stays alive until pytest unconfigures.
+    """Runs one background start, then stays alive until pytest unconfigures.
 
     Alive on purpose: Linux sends a child its parent-death signal when the *thread* that
     started it ends, so the tools it launched would otherwise die with it.
@@ -131,7 +148,7 @@ class Verifier:
         self.is_worker = hasattr(config, "workerinput")
         #: Ctrl-C arrived after the tests, while the items were being judged.
         self.judging_interrupted = False
-        self.starter: _Starter | None = None
+        self.starter: _Starters | None = None
 
     @classmethod
     def install(cls, config: pytest.Config) -> Verifier:
@@ -227,12 +244,10 @@ class Verifier:
             else:
                 self._guard(check, lambda c=check: c.start(self.ctx))
         if background:
-            self.starter = _Starter(lambda: self._start_all(background))
-            self.starter.start()
+            self.starter = _Starters([self._start_of(check) for check in background])
 
-    def _start_all(self, checks: list[Check]) -> None:
-        for check in checks:
-            self._guard(check, lambda c=check: c.start(self.ctx))
+    def _start_of(self, check: Check) -> Callable[[], None]:
+        return lambda: self._guard(check, lambda: check.start(self.ctx))
 
     def _started(self) -> None:
         """Wait for the background starts (git, the tools' launch) before judging."""

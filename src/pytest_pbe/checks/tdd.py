@@ -113,6 +113,7 @@ class TddCheck(Check):
         # asks for at the first test: read beside collection. Errors are kept for evaluate.
         if ctx.settings.tdd != "off":
             with contextlib.suppress(PbeError):
+                ctx.history()  # first: its git log runs while another start diffs the tree
                 ctx.range_files()
 
     def evaluate(self, ctx: VerifyContext) -> CheckResult:

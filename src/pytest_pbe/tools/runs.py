@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,11 @@ class ToolRuns:
     @classmethod
     def of(cls, ctx: VerifyContext) -> ToolRuns:
         """The session's runs (created on first use; git errors propagate: fail closed)."""
+        with _STARTING:  # the tool items start on threads of their own, at once
+            return cls._of(ctx)
+
+    @classmethod
+    def _of(cls, ctx: VerifyContext) -> ToolRuns:
         runs = ctx.stash.get(TOOL_RUNS, None)
         if runs is None:
             new_code = NewCode.from_context(ctx)
@@ -188,6 +194,10 @@ class ToolRuns:
     # --- running --------------------------------------------------------------------------
     def ensure(self, name: str) -> None:
         """Start the run unless it is started, skipped or known to be impossible."""
+        with _STARTING:
+            self._ensure(name)
+
+    def _ensure(self, name: str) -> None:
         if name in self._runs or name in self._results:
             return
         try:
@@ -239,6 +249,8 @@ class ToolRuns:
 
 
 TOOL_RUNS = pytest.StashKey[ToolRuns]()
+#: Held while the session's runs are created or started (items start on several threads).
+_STARTING = threading.RLock()
 
 
 def _never(run: Completed) -> list[Issue]:  # pragma: no cover - skipped runs never run
