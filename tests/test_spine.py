@@ -222,6 +222,7 @@ class Slow(Check):
         self.thread = threading.current_thread() is not threading.main_thread()
         time.sleep(1.0)  # longer than the whole test session
         self.done = True
+        (ctx.rootdir / "slow.done").write_text("done")
     def evaluate(self, ctx):
         ok = getattr(self, "done", False) and self.thread
         return self.result(Status.PASSED if ok else Status.FAILED, f"done={ok}")
@@ -240,12 +241,16 @@ def pytest_pbe_register_checks(config):
 """
 
 
-def test_a_background_start_runs_beside_collection_and_ends_before_judging(
+def test_a_background_start_runs_off_the_main_thread_and_ends_before_collection(
     read_json: ReadJson, repo: Path, pytester: pytest.Pytester
 ) -> None:
-    # Built-in items start git and their tools this way; a third-party item opts in.
+    # Built-in items start git and their tools this way; a third-party item opts in. It is
+    # over before collection imports anything of the project's.
     pytester.makeconftest(BACKGROUND_START)
-    pytester.makepyfile("def test_ok():\n    pass\n")
+    pytester.makepyfile(
+        "import pathlib\n\nDONE = pathlib.Path('slow.done').exists()\n\n"
+        "def test_the_start_was_over_when_this_module_was_imported():\n    assert DONE\n"
+    )
     result = pytester.runpytest(
         "--pbe-verify", "--pbe-checks", "tests,slow,plain", "--pbe-report-json", "r.json"
     )

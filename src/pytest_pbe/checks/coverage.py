@@ -252,7 +252,7 @@ class CoverageCheck(Check):
     id = "coverage"
     title = "New code is covered by tests"
     needs = frozenset({"coverage"})
-    start_in_background = True  # git and the parsing child's launch, beside collection
+    start_in_background = True  # git and the parsing child's launch, beside the others
 
     def start(self, ctx: VerifyContext) -> None:
         # coverage.py's parse of the changed files, then of the rest (for the total), in a

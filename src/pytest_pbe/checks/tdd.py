@@ -110,7 +110,7 @@ class TddCheck(Check):
 
     def start(self, ctx: VerifyContext) -> None:
         # The range's history (a git log) and its files, which the per-test line recorder
-        # asks for at the first test: read beside collection. Errors are kept for evaluate.
+        # asks for at the first test: read beside the other starts. Errors wait for evaluate.
         if ctx.settings.tdd != "off":
             with contextlib.suppress(PbeError):
                 ctx.history()  # first: its git log runs while another start diffs the tree

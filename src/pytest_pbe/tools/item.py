@@ -41,7 +41,7 @@ class ToolCheck(Check):
 
     #: The runs (names in ``ToolRuns``) this item reads.
     run_names: ClassVar[tuple[str, ...]] = ()
-    start_in_background = True  # git and the tools' launch, beside collection
+    start_in_background = True  # git and the tools' launch, beside the other starts
 
     _runs: ToolRuns | None = None
 
