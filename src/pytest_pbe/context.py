@@ -148,6 +148,17 @@ class VerifyContext:
         kept = tuple(f for f in changes.files if self.in_scope(f.path))
         return dataclasses.replace(changes, files=kept)
 
+    def working_files(self) -> list[str]:
+        """The working tree's files git knows, tracked and untracked (not ignored), sorted.
+
+        Repository-relative, for the whole repository: each item filters what it needs.
+        """
+
+        def compute() -> list[str]:
+            return sorted(set(self.repository().list_files(untracked=True)))
+
+        return self._once("working_files", compute)
+
     def range_files(self) -> frozenset[str]:
         """Absolute paths (under the real repository root) of the files the range touched."""
 

@@ -20,7 +20,7 @@ from pytest_pbe.checks import BuiltinChecks
 from pytest_pbe.checks.base import Check
 from pytest_pbe.config import BUILTIN_IDS, Settings
 from pytest_pbe.context import VerifyContext
-from pytest_pbe.errors import PbeError, ReportWriteError
+from pytest_pbe.errors import PbeError, ReportWriteError, first_line
 from pytest_pbe.model import CheckResult, Report, RevisionInfo, Scope, Status
 from pytest_pbe.report import emit_terminal_extras, write_reports
 from pytest_pbe.report.terminal import write_checklist
@@ -63,7 +63,7 @@ def _is_result(value: object) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = first_line(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -218,7 +218,7 @@ class Verifier:
 
     def _error(self, check: Check, exc: BaseException) -> CheckResult:
         if isinstance(exc, PbeError):
-            summary = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            summary = first_line(exc, type(exc).__name__)
         else:
             summary = f"internal error: {_describe(exc)}"
             if not self.settings.debug:

@@ -26,3 +26,9 @@ class ParseError(PbeError):
 
 class ReportWriteError(PbeError):
     """A report file could not be written."""
+
+
+def first_line(exc: BaseException, default: str = "") -> str:
+    """The first line of an exception's message (a one-line reason), or ``default``."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else default

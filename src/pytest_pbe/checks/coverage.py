@@ -266,9 +266,7 @@ class CoverageCheck(Check):
         try:
             changes = ctx.changes()
             prefix = ctx.scope_prefix()
-            project = ctx.repository().list_files(
-                tracked=True, untracked=True, pathspecs=(prefix,) if prefix else ()
-            )
+            project = ctx.working_files()
         except PbeError:
             return
         inside = prefix + "/" if prefix else ""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pytest_pbe.errors import PbeError
+from pytest_pbe.errors import PbeError, first_line
 from pytest_pbe.model import CheckResult, Finding, Status
 from pytest_pbe.tools.handlers import Handler, never_entered, new_handlers
 from pytest_pbe.tools.item import ToolCheck, plural, to_finding
@@ -67,7 +67,7 @@ class ErrorsCheck(ToolCheck):
                 missed, unjudged = never_entered(handlers, ctx.coverage(), runs.new_code)
             except PbeError as exc:
                 missed, unjudged = [], []
-                cannot_judge = str(exc).strip().splitlines()[0] if str(exc).strip() else "?"
+                cannot_judge = first_line(exc, "?")
             if unjudged:
                 cannot_judge = "; ".join(unjudged)
             metrics["handlers_never_entered"] = len(missed)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_pbe.checks.base import Check
-from pytest_pbe.errors import PbeError
+from pytest_pbe.errors import PbeError, first_line
 from pytest_pbe.git.classify import path_selected
 from pytest_pbe.model import CheckResult, Finding, MetricValue, Severity, Status
 from pytest_pbe.tdd.gitread import RawLog, changed_paths, listed_files, raw_log, read_blobs
@@ -154,6 +154,7 @@ class TddCheck(Check):
             rootdir=ctx.rootdir,
             exclude=ctx.settings.tdd_exclude,
             coverage=ctx.coverage,
+            working_files=ctx.working_files(),
         )
         if mode == "replay":
             replay_verdicts(
@@ -258,11 +259,23 @@ def judge_range(
     rootdir: Path,
     exclude: Sequence[str] = (),
     coverage: Callable[[], MeasuredCoverage] | None = None,
+    working_files: Sequence[str] | None = None,
 ) -> Judgement:
-    """Judge every commit of the range (the git layer's ``history``), oldest first."""
+    """Judge every commit of the range (the git layer's ``history``), oldest first.
+
+    ``working_files``: the working tree's files (``VerifyContext.working_files``), listed
+    here when not given.
+    """
     with _cyclic_gc_paused():
         return _judge_range(
-            repo, base, commits, classifier, rootdir=rootdir, exclude=exclude, coverage=coverage
+            repo,
+            base,
+            commits,
+            classifier,
+            rootdir=rootdir,
+            exclude=exclude,
+            coverage=coverage,
+            working_files=listed_files(repo) if working_files is None else working_files,
         )
 
 
@@ -293,6 +306,7 @@ def _judge_range(
     rootdir: Path,
     exclude: Sequence[str],
     coverage: Callable[[], MeasuredCoverage] | None,
+    working_files: Sequence[str],
 ) -> Judgement:
     def excluded(path: str) -> bool:
         return not path_selected(path, include=(), exclude=exclude)
@@ -306,7 +320,7 @@ def _judge_range(
     # The last commit's files are usually still on disk as committed: read them from there.
     blobs = read_blobs(repo, blob_keys(commits), head=last, disk=tree.read)
     test_outlines: dict[str, Outline] = {}
-    for rel in listed_files(repo):
+    for rel in working_files:
         if rel.endswith(".py") and classifier.classify(rel) == "test":
             found = tree.outline(rel)
             if found is not None and found.test_functions():
@@ -318,7 +332,7 @@ def _judge_range(
         try:
             measured = coverage()
         except PbeError as exc:
-            why_names = str(exc).strip().splitlines()[0] if str(exc).strip() else "unavailable"
+            why_names = first_line(exc, "unavailable")
         else:
             if measured.has_contexts:
                 test_map = CoverageMap(measured.file, repo.root, rootdir_rel, tree.outline, naming)

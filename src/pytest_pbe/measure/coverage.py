@@ -281,12 +281,8 @@ class _ControllerHooks:
     def pytest_configure_node(self, node: Any) -> None:
         recorder = self.measurement.recorder
         if recorder is not None:
-            try:
-                watched: list[str] | None = sorted(self.measurement.watched())
-            except PbeError as exc:
-                recorder.reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "git"
-                watched = None
-            node.workerinput[WORKER_WATCH_KEY] = watched
+            files = recorder.files()
+            node.workerinput[WORKER_WATCH_KEY] = sorted(files) if recorder.recording else None
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:

@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
-from pytest_pbe.errors import PbeError
+from pytest_pbe.errors import PbeError, first_line
 
 # CTracer packs a branch arc (from, to) into one int: 28 bits each, two sign bits above.
 _LINE_MASK = 0xFFFFFFF
@@ -64,20 +64,21 @@ class PerTestLines:
     def recording(self) -> bool:
         return not self.reason
 
-    def _watch(self) -> frozenset[str]:
+    def files(self) -> frozenset[str]:
+        """The watched files (none, with ``reason`` set, when they cannot be known)."""
         if self._watched is None:
             try:
                 self._watched = frozenset(self._watched_source())
             except PbeError as exc:
                 self._watched = frozenset()
-                self.reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "git"
+                self.reason = first_line(exc, "git")
         return self._watched
 
     def boundary(self, nodeid: str) -> None:
         """A test starts (``nodeid``) or the loop ends (''): file what ran since the last one."""
         if self._finished or self.reason:
             return
-        watched = self._watch()
+        watched = self.files()
         collector, why = _collector_of(self._cov)
         if collector is None:
             self.reason = why

@@ -120,11 +120,11 @@ class ToolRuns:
             new_code = NewCode.from_context(ctx)
 
             def project_files() -> list[str]:
-                paths = ctx.repository().list_files(untracked=True, pathspecs=("*.py", "*.pyi"))
                 cwd = new_code.cwd
                 return [
-                    p for p in paths
-                    if cwd in (new_code.root / p).parents and (new_code.root / p).is_file()
+                    p for p in ctx.working_files()
+                    if p.endswith((".py", ".pyi"))
+                    and cwd in (new_code.root / p).parents and (new_code.root / p).is_file()
                 ]  # fmt: skip
 
             runs = cls(new_code, ctx.settings.tool_timeout, project_files)
