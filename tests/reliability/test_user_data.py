@@ -143,18 +143,28 @@ time.sleep(120)
 """
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-def test_a_test_calling_os_exit_leaves_no_tool_running(
-    project: Any,
+@pytest.fixture
+def pid_tools(
     fake_tool: Callable[[str, str], Path],
-    user_state: Callable[[Path], dict[str, object]],
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
+) -> Path:
+    """mypy, ruff and bandit replaced by tools that write their pid here, then wait."""
     pids = tmp_path_factory.mktemp("pids")
     monkeypatch.setenv("PBE_PID_DIR", str(pids))
     for variable, name in (("PBE_MYPY", "mypy"), ("PBE_RUFF", "ruff"), ("PBE_BANDIT", "bandit")):
         monkeypatch.setenv(variable, str(fake_tool(name, PID_TOOL)))
+    return pids
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_test_calling_os_exit_leaves_no_tool_running(
+    project: Any,
+    pid_tools: Path,
+    user_state: Callable[[Path], dict[str, object]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    pids = pid_tools
     project.write(
         "tests/test_exit.py",
         "import os, time\n\n\ndef test_exit():\n"
@@ -178,15 +188,9 @@ def test_a_test_calling_os_exit_leaves_no_tool_running(
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_sigint_during_the_tests_stops_every_tool_and_marks_the_report_incomplete(
-    project: Any,
-    fake_tool: Callable[[str, str], Path],
-    tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
+    project: Any, pid_tools: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    pids = tmp_path_factory.mktemp("pids")
-    monkeypatch.setenv("PBE_PID_DIR", str(pids))
-    for variable, name in (("PBE_MYPY", "mypy"), ("PBE_RUFF", "ruff"), ("PBE_BANDIT", "bandit")):
-        monkeypatch.setenv(variable, str(fake_tool(name, PID_TOOL)))
+    pids = pid_tools
     project.write("tests/test_wait.py", "import time\n\n\ndef test_wait():\n    time.sleep(60)\n")
     project.commit("test: wait")
     tmpdir = tmp_path_factory.mktemp("tmpdir")
