@@ -137,10 +137,7 @@ class TddCheck(Check):
             f.kind == "source" and not excluded(f.path) for c in pseudo for f in c.files
         ):
             return self.skipped("no new commits or uncommitted changes to judge")
-        # What judging reads (contents, outlines, the verdicts) is freed when ``_judge``
-        # returns, before the collector resumes: it then has nothing new to look at.
-        with _cyclic_gc_paused():
-            return self._judge(ctx, commits, mode, len(real))
+        return self._judge(ctx, commits, mode, len(real))  # judge_range pauses the collector
 
     def _judge(
         self, ctx: VerifyContext, commits: Sequence[Commit], mode: str, real_commits: int
