@@ -163,6 +163,14 @@ def fake_tool(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], str]:
 
 
 @pytest.fixture
+def real_ruff() -> str:
+    """The ruff binary of the ruff package, as a shell word (for wrapping fake tools)."""
+    from ruff import find_ruff_bin
+
+    return os.fsdecode(find_ruff_bin())
+
+
+@pytest.fixture
 def old_lines() -> dict[str, int]:
     """The line of the old finding of each item in src/app/old.py."""
     return dict(OLD_LINES)

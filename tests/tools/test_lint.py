@@ -107,6 +107,23 @@ def test_a_hanging_ruff_is_stopped_at_the_timeout_and_is_an_error(
     assert verdict.result.duration < 30
 
 
+def test_the_timeout_counts_from_the_end_of_the_tests_not_from_the_tools_start(
+    project, write, verify, monkeypatch, fake_tool, real_ruff
+):
+    # The tools run at the lowest priority beside the tests: a long session on a busy
+    # machine may leave them no CPU at all, so the session gives each its full timeout
+    # once the tests are over. Here ruff needs 3s, longer than its 2s timeout, but the
+    # tests take 2s: it ends 1s into the wait.
+    monkeypatch.setenv("PBE_RUFF", fake_tool(f'sleep 3\nexec {real_ruff} "$@"\n'))
+    write("src/app/new.py", "def f() -> None:\n    unused = 1\n")
+    write("tests/test_slow.py", "import time\n\n\ndef test_slow():\n    time.sleep(2)\n")
+
+    lint = verify("lint", "-o", "pbe_tool_timeout=2").checks["lint"]
+
+    assert lint["status"] == "failed", lint
+    assert [f["rule"] for f in lint["findings"]] == ["F841"]
+
+
 def test_a_crashing_tool_is_an_error_with_its_message(
     project, write, verify, monkeypatch, fake_tool
 ):

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
 
-def _logging_wrapper(fake_tool, log: Path, real: list[str]) -> str:
+def _logging_wrapper(fake_tool, log: Path, real: str) -> str:
     """A tool that records each start in ``log`` and then runs the real tool."""
-    return fake_tool(f'echo "$$ $*" >> "{log}"\nexec {" ".join(real)} "$@"\n')
-
-
-def _real_ruff() -> list[str]:
-    from ruff import find_ruff_bin
-
-    return [os.fsdecode(find_ruff_bin())]
+    return fake_tool(f'echo "$$ $*" >> "{log}"\nexec {real} "$@"\n')
 
 
 def test_the_tools_start_at_session_start_and_run_while_the_tests_run(
-    project, write, verify, monkeypatch, fake_tool, tmp_path
+    project, write, verify, monkeypatch, fake_tool, tmp_path, real_ruff
 ):
     log = tmp_path / "ruff-started"
-    monkeypatch.setenv("PBE_RUFF", _logging_wrapper(fake_tool, log, _real_ruff()))
+    monkeypatch.setenv("PBE_RUFF", _logging_wrapper(fake_tool, log, real_ruff))
     write("src/app/new.py", "def f() -> None:\n    unused = 1\n")
     # The project's only test waits for the tool to start: it passes only if ruff was
     # started before the test loop ended.
@@ -53,10 +46,10 @@ def test_the_tools_start_at_session_start_and_run_while_the_tests_run(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the wrapper is a POSIX shell script")
 def test_under_xdist_each_tool_runs_once_on_the_controller(
-    project, write, verify, monkeypatch, fake_tool, tmp_path
+    project, write, verify, monkeypatch, fake_tool, tmp_path, real_ruff
 ):
     log = tmp_path / "ruff-started"
-    monkeypatch.setenv("PBE_RUFF", _logging_wrapper(fake_tool, log, _real_ruff()))
+    monkeypatch.setenv("PBE_RUFF", _logging_wrapper(fake_tool, log, real_ruff))
     write("src/app/new.py", "def f() -> None:\n    unused = 1\n")
     for n in range(4):
         write(f"tests/test_more_{n}.py", f"def test_{n}():\n    assert True\n")
@@ -100,3 +93,19 @@ def test_a_session_judges_every_item_from_one_set_of_runs(project, write, verify
     assert static == {"E722", "S110"}
     for item in ("types", "lint", "security", "errors"):
         assert checks[item]["metrics"]["tool_seconds"] is not None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the launcher is Linux's")
+def test_the_tools_run_at_the_lowest_priority_so_the_tests_keep_their_core(
+    project, write, verify, monkeypatch, fake_tool, tmp_path, real_ruff
+):
+    # A tool that competes for the tests' core slows the session it hides behind: the
+    # tools wait for a core the tests leave idle (they finish at full speed at the end).
+    log = tmp_path / "ruff-priority"
+    monkeypatch.setenv("PBE_RUFF", fake_tool(f'nice >> "{log}"\nexec {real_ruff} "$@"\n'))
+    write("src/app/new.py", "def f() -> None:\n    unused = 1\n")
+
+    verdict = verify("lint")
+
+    assert verdict.checks["lint"]["status"] == "failed"
+    assert log.read_text().split() == [str(19)]
