@@ -138,3 +138,37 @@ def test_a_session_judges_a_source_file_as_it_is_when_the_tests_end(
     item = next(c for c in read_json(repo / "r.json")["checks"] if c["id"] == "coverage")
     assert item["metrics"]["new_lines"] == 0, item
     assert [f for f in item["findings"] if f["path"]] == []
+
+
+def test_the_child_parses_changed_sources_then_other_sources_then_tests_last() -> None:
+    # Test files are rarely measured ([run] source names the package): parsed first,
+    # they would keep the child busy beside the tests for nothing.
+    from pytest_pbe.checks.coverage import parse_order
+    from pytest_pbe.git import Classifier
+
+    order = parse_order(
+        changed=["src/app/b.py", "tests/test_b.py"],
+        project=["README.md", "src/app/a.py", "src/app/b.py", "tests/conftest.py",
+                 "tests/test_a.py", "tests/test_b.py", "tools/gen.py"],
+        classifier=Classifier(testpaths=("tests",)),
+        prefix="",
+    )  # fmt: skip
+
+    assert order == [
+        "src/app/b.py", "src/app/a.py", "tools/gen.py",
+        "tests/test_b.py", "tests/conftest.py", "tests/test_a.py",
+    ]  # fmt: skip
+
+
+def test_the_parse_order_stays_inside_the_projects_directory() -> None:
+    from pytest_pbe.checks.coverage import parse_order
+    from pytest_pbe.git import Classifier
+
+    order = parse_order(
+        changed=["svc/app.py", "other/x.py"],
+        project=["other/y.py", "svc/app.py", "svc/util.py", "svc/tests/test_app.py"],
+        classifier=Classifier(),
+        prefix="svc",
+    )
+
+    assert order == ["svc/app.py", "svc/util.py", "svc/tests/test_app.py"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -31,6 +31,7 @@ from pytest_pbe.model import CheckResult, Finding, MetricValue, Status
 
 if TYPE_CHECKING:
     from pytest_pbe.context import VerifyContext
+    from pytest_pbe.git import Classifier
     from pytest_pbe.measure.coverage import FileCoverage, MeasuredCoverage
 
 
@@ -248,6 +249,28 @@ def findings_for(verdict: FileVerdict) -> list[Finding]:
 _PARSE_AHEAD_LIMIT = 20_000
 
 
+def parse_order(
+    *, changed: Sequence[str], project: Sequence[str], classifier: Classifier, prefix: str
+) -> list[str]:
+    """The Python files of the project, in the order the parsing child takes them.
+
+    The changed files first (their figures are the ones judged), then the other source
+    files (for the total), and test files last: a project's ``[run] source`` rarely
+    measures them, and the child would otherwise spend the session parsing them.
+    """
+    from pytest_pbe.git.classify import TEST
+
+    inside = prefix + "/" if prefix else ""
+    ordered = dict.fromkeys(
+        p for p in (*changed, *project) if p.endswith(".py") and p.startswith(inside)
+    )
+    sources: list[str] = []
+    tests: list[str] = []
+    for path in ordered:
+        (tests if classifier.classify(path) == TEST else sources).append(path)
+    return sources + tests
+
+
 class CoverageCheck(Check):
     id = "coverage"
     title = "New code is covered by tests"
@@ -265,17 +288,16 @@ class CoverageCheck(Check):
             return
         try:
             changes = ctx.changes()
-            prefix = ctx.scope_prefix()
-            project = ctx.working_files()
+            order = parse_order(
+                changed=[f.path for f in changes.files if f.lines],
+                project=ctx.working_files(),
+                classifier=ctx.classifier(),
+                prefix=ctx.scope_prefix(),
+            )
         except PbeError:
             return
-        inside = prefix + "/" if prefix else ""
-        ordered = dict.fromkeys(
-            [f.path for f in changes.files if f.kind == "source" and f.lines]
-            + [p for p in project if p.startswith(inside)]
-        )
         root = os.path.realpath(changes.root) + os.sep  # coverage.py names files by real path
-        files = [root + p.replace("/", os.sep) for p in ordered if p.endswith(".py")]
+        files = [root + p.replace("/", os.sep) for p in order]
         measurement.parse_ahead(files[:_PARSE_AHEAD_LIMIT])
 
     def evaluate(self, ctx: VerifyContext) -> CheckResult:
