@@ -2,11 +2,13 @@
 
 They run around every test, so the common case costs a few microseconds: one listing of
 ``/proc/self/fd`` through a directory descriptor held open for the session, and one
-``waitid`` that says whether this process has any child at all (only then is each
-thread's ``/proc/self/task/<tid>/children`` read). Two snapshots compare cheaply
-(:meth:`Snapshot.same_as`); only when they differ are the differences worked out.
-Where the platform can't tell (no ``/proc``), the probe returns None and is reported as
-unavailable rather than as clean.
+``waitid`` that says whether this process has any child at all. Only then are children
+read, from ``/proc/self/task/<tid>/children`` (a child belongs to the thread that started
+it): the calling thread's only if a second ``waitid`` says it has one, and each other
+thread's except pytest-pbe's own (:data:`OWN_THREADS`), whose children are its tools
+running beside the tests. Two snapshots compare cheaply (:meth:`Snapshot.same_as`); only
+when they differ are the differences worked out. Where the platform can't tell (no
+``/proc``), the probe returns None and is reported as unavailable rather than as clean.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,13 +100,24 @@ def describe_fd(fd: int) -> str | None:
         return "open"
 
 
-def _has_children() -> bool:
+#: Threads pytest-pbe starts that never run the tests' code (the tool starters, the
+#: parsing child's reader). Their children (mypy, ruff, bandit, the parsing child) are
+#: nobody's leak and are never read; nor are the threads themselves ever blamed. Add a
+#: thread before starting it: ``OWN_THREADS.add(thread)``.
+OWN_THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+# Linux's __WNOTHREAD: wait only for the calling thread's own children, not its siblings'.
+_WNOTHREAD = 0x20000000
+
+
+def _has_children(options: int = 0) -> bool:
     """Whether this process has any child process (running, or exited but not waited for).
 
-    One system call that changes nothing (``WNOWAIT``); any thread's children count.
+    One system call that changes nothing (``WNOWAIT``); any thread's children count, or,
+    with ``_WNOTHREAD`` in ``options``, only the calling thread's.
     """
     try:
-        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT | options)
     except ChildProcessError:  # ECHILD: none at all
         return False
     except OSError:  # can't tell: read them
@@ -111,29 +125,64 @@ def _has_children() -> bool:
     return True
 
 
-def child_pids(threads: Iterable[threading.Thread] = ()) -> frozenset[bytes] | None:
-    """Child processes of this process (running, or exited but not waited for).
+def _read_children(tid: int, pids: set[bytes]) -> None:
+    try:
+        fd = os.open(f"/proc/self/task/{tid}/children", os.O_RDONLY)
+    except OSError:  # the thread ended meanwhile: its children moved to another thread
+        return
+    try:
+        pids.update(os.read(fd, 65536).split())
+    finally:
+        os.close(fd)
 
-    ``threads``: the live threads, if the caller has them (children belong to a thread).
+
+# The threads last seen by child_pids and which of them to read: the threads rarely
+# change from one snapshot to the next, and choosing costs a Python loop over them all
+# (traced line by line when the tests run under coverage).
+# One entry, replaced whole (another thread may read it meanwhile); -1: no thread's id.
+_CHOSEN: list[tuple[int, list[threading.Thread], tuple[int, ...]]] = [(-1, [], ())]
+
+
+def _threads_to_read(current: int, threads: list[threading.Thread]) -> tuple[int, ...]:
+    """The ids of the threads whose children to read: not the calling thread (it asks
+    ``waitid`` first), nor pytest-pbe's own; always the main thread (its id is the pid:
+    read even if it is not in ``threads``)."""
+    seen_current, seen, tids = _CHOSEN[0]
+    if seen_current == current and seen == threads:  # C-level: identical threads
+        return tids
+    main = os.getpid()
+    chosen = [] if main == current else [main]
+    cacheable = True
+    own = OWN_THREADS
+    for thread in threads:
+        tid = thread.native_id
+        if tid is None:  # not started yet: it may have an id (and children) next time
+            cacheable = False
+        elif tid != current and tid != main and thread not in own:
+            chosen.append(tid)
+    tids = tuple(chosen)
+    _CHOSEN[0] = (current, list(threads), tids) if cacheable else (-1, [], ())
+    return tids
+
+
+def child_pids(threads: Iterable[threading.Thread] = ()) -> frozenset[bytes] | None:
+    """Child processes of this process (running, or exited but not waited for), except
+    those of pytest-pbe's own threads (:data:`OWN_THREADS`).
+
+    ``threads``: the live threads, if the caller has them (children belong to a thread;
+    a thread's that ended belong to a live one, the main thread first).
     """
     if not CHILDREN_SUPPORTED:
         return None
     if not _has_children():
         return _NO_CHILDREN
-    tids = {os.getpid()}
-    tids.update(t.native_id for t in threads or threading.enumerate() if t.native_id is not None)
     pids: set[bytes] = set()
-    for tid in tids:
-        try:
-            fd = os.open(f"/proc/self/task/{tid}/children", os.O_RDONLY)
-        except OSError:  # the thread ended meanwhile: its children moved to another thread
-            continue
-        try:
-            data = os.read(fd, 65536)
-        finally:
-            os.close(fd)
-        pids.update(data.split())
-    return frozenset(pids)
+    current = threading.get_native_id()
+    if _has_children(_WNOTHREAD):  # the thread running the tests: most often childless
+        _read_children(current, pids)
+    for tid in _threads_to_read(current, list(threads) or threading.enumerate()):
+        _read_children(tid, pids)
+    return frozenset(pids) if pids else _NO_CHILDREN
 
 
 def describe_process(pid: int) -> str:
@@ -187,10 +236,11 @@ class Snapshot:
         )
 
     def held(self) -> Resources:
-        """Everything held at that moment (the main thread aside)."""
+        """Everything held at that moment (the main thread and pytest-pbe's own aside)."""
         main = threading.main_thread()
+        own = OWN_THREADS
         return Resources(
-            threads={t for t in self.threads if t.is_alive() and t is not main},
+            threads={t for t in self.threads if t.is_alive() and t is not main and t not in own},
             fds=self.fds.numbers() if self.fds is not None else set(),
             children={int(pid) for pid in self.children or ()},
         )
@@ -224,11 +274,11 @@ def new_since(before: Snapshot, after: Snapshot, exclude: Resources) -> Resource
     if after.same_as(before):
         return out
     if after.threads != before.threads:
-        main = threading.main_thread()
+        main, own = threading.main_thread(), OWN_THREADS
         out.threads = {
             t
             for t in set(after.threads).difference(before.threads)
-            if t.is_alive() and t not in exclude.threads and t is not main
+            if t.is_alive() and t not in exclude.threads and t is not main and t not in own
         }
     if before.fds is not None and after.fds is not None and after.fds != before.fds:
         out.fds = after.fds.numbers() - before.fds.numbers() - exclude.fds
