@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
@@ -13,7 +14,7 @@ import pytest
 from pytest_pbe.errors import PbeError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from pytest_pbe.config import Settings
     from pytest_pbe.git import BaseRevision, ChangeSet, Classifier, Commit, Repository
@@ -36,6 +37,7 @@ class VerifyContext:
         self._memo: dict[str, object] = {}
         self._lock = threading.Lock()
         self._locks: dict[str, threading.RLock] = {}
+        self._warming = False
 
     def _once(self, key: str, compute: Callable[[], T]) -> T:
         # One lock per fact: background starts compute different facts at once, and one
@@ -69,7 +71,9 @@ class VerifyContext:
     def repository(self) -> Repository:
         from pytest_pbe.git import Repository
 
-        return self._once("repository", lambda: Repository.discover(self.rootdir))
+        # A snapshot: HEAD, the untracked files and the working tree's state are read once
+        # for every fact that needs them (the change set, the history's uncommitted work).
+        return self._once("repository", lambda: Repository.discover(self.rootdir, snapshot=True))
 
     def classifier(self) -> Classifier:
         from pytest_pbe.git import Classifier
@@ -131,16 +135,52 @@ class VerifyContext:
         def compute() -> ChangeSet:
             from pytest_pbe.git import collect_changes
 
-            return collect_changes(
-                self.repository(),
-                self.base(),
-                include_uncommitted=self.settings.include_uncommitted,
-                classifier=self.classifier(),
-                include=self.settings.include,
-                exclude=self.settings.exclude,
-            )
+            with self._reading_working_tree():
+                return collect_changes(
+                    self.repository(),
+                    self.base(),
+                    include_uncommitted=self.settings.include_uncommitted,
+                    classifier=self.classifier(),
+                    include=self.settings.include,
+                    exclude=self.settings.exclude,
+                )
 
         return self._once("all_changes", compute)
+
+    @contextlib.contextmanager
+    def _reading_working_tree(self) -> Iterator[None]:
+        """The working tree's facts read on a thread beside the base's resolution.
+
+        The untracked files, the filters and whether the tree differs from HEAD do not
+        depend on the base; the change set and the history's uncommitted work need them
+        after it. The first to ask starts the reading and waits for its end (no thread or
+        git process outlives the fact: they all end before collection); any failure is
+        met again, and remembered, by the fact that needs the answer.
+        """
+        with self._lock:
+            first = not self._warming
+            self._warming = True
+        if not first:
+            yield
+            return
+        reader = threading.Thread(target=self._read_working_tree, name="pbe-git-tree")
+        reader.start()
+        try:
+            yield
+        finally:
+            reader.join()
+
+    def _read_working_tree(self) -> None:
+        try:
+            repo = self.repository()
+            repo.filter_overrides  # noqa: B018  # what the diffs need first
+            if not repo.untracked_files():  # untracked files alone make the tree dirty
+                repo.differs_from_head()
+        except PbeError:
+            return
+        if {"coverage", "tdd"} & set(self.settings.checks):  # the items that list it
+            with contextlib.suppress(PbeError):
+                self.working_files()
 
     def _scoped(self, changes: ChangeSet) -> ChangeSet:
         if not self.scope_prefix():
@@ -192,12 +232,13 @@ class VerifyContext:
         def compute() -> list[Commit]:
             from pytest_pbe.git import history
 
-            commits = history(
-                self.repository(),
-                self.base(),
-                include_uncommitted=self.settings.include_uncommitted,
-                classifier=self.classifier(),
-            )
+            with self._reading_working_tree():
+                commits = history(
+                    self.repository(),
+                    self.base(),
+                    include_uncommitted=self.settings.include_uncommitted,
+                    classifier=self.classifier(),
+                )
             if not self.scope_prefix():
                 return commits
             return [

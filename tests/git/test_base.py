@@ -22,19 +22,6 @@ def discover(repo: GitRepo) -> Repository:
     return Repository.discover(repo.path)
 
 
-@pytest.fixture
-def feature(repo: GitRepo) -> GitRepo:
-    """main: initial, main-2; feature (checked out): forked at initial, one commit."""
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.write("feature.py", "f = 1\n")
-    repo.commit("feature work")
-    repo.git("checkout", "-q", "main")
-    repo.write("main2.py", "m = 2\n")
-    repo.commit("main-2")
-    repo.git("checkout", "-q", "feature")
-    return repo
-
-
 def test_explicit_option(feature: GitRepo) -> None:
     base = resolve_base(discover(feature), explicit="main", environ={"PBE_BASE": "feature"})
     assert base == BaseRevision(

@@ -367,15 +367,8 @@ def test_files_sorted_by_path(repo: GitRepo) -> None:
     assert [f.path for f in changes(repo).files] == ["B.py", "a.py", "b.py", "c/a.py"]
 
 
-def test_changes_measured_from_merge_base(repo: GitRepo) -> None:
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.write("feature.py", "f\n")
-    repo.commit("feature")
-    repo.git("checkout", "-q", "main")
-    repo.write("mainline.py", "m\n")
-    repo.commit("main moves on")
-    repo.git("checkout", "-q", "feature")
-    r = Repository.discover(repo.path)
+def test_changes_measured_from_merge_base(feature: GitRepo) -> None:
+    r = Repository.discover(feature.path)  # main moved on (main2.py) after feature forked
     from pytest_pbe.git import resolve_base
 
     base = resolve_base(r, explicit="main", environ={})

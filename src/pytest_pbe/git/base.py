@@ -45,8 +45,7 @@ def resolve_base(
     if ci is not None:
         refs, source = ci
         return _resolve(repo, refs, source, head, allow_fetch)
-    for ref in DEFAULT_BRANCHES:
-        sha = repo.verify_commit(ref)
+    for ref, sha in zip(DEFAULT_BRANCHES, repo.verify_commits(DEFAULT_BRANCHES), strict=True):
         if sha is not None:
             merge_base = _merge_base(repo, ref, sha, head, allow_fetch)
             return BaseRevision(ref=ref, sha=sha, merge_base=merge_base, source="default-branch")
@@ -150,8 +149,7 @@ def _resolve(
 ) -> BaseRevision:
     for ref in refs:
         check_revision(ref)
-    for ref in refs:
-        sha = repo.verify_commit(ref)
+    for ref, sha in zip(refs, repo.verify_commits(refs), strict=True):
         if sha is not None:
             return BaseRevision(ref, sha, _merge_base(repo, ref, sha, head, allow_fetch), source)
     was_shallow = repo.is_shallow()
@@ -208,8 +206,8 @@ def _fetch_missing(
     if shallow:  # an abbreviated sha or a name we cannot fetch: it may be deeper in history
         for step in DEEPEN_STEPS:
             _deepen(repo, remote, step, head)
-            for ref in refs:
-                if sha := repo.verify_commit(ref):
+            for ref, sha in zip(refs, repo.verify_commits(refs), strict=True):
+                if sha is not None:
                     return ref, sha
             if not repo.is_shallow():
                 break

@@ -215,8 +215,11 @@ def file_line_count(path: Path) -> int | None:
 
 
 def untracked_paths(repo: Repository) -> list[str]:
-    """Untracked, not ignored files (what ``git status`` would list), repo-relative."""
-    return repo.list_files(tracked=False, untracked=True)
+    """Untracked, not ignored files (what ``git status`` would list), repo-relative.
+
+    Listed once in a snapshot: the change set and the history's uncommitted work agree.
+    """
+    return repo.untracked_files()
 
 
 def untracked_changes(
@@ -248,13 +251,7 @@ def untracked_changes(
 
 def is_dirty(repo: Repository, untracked: Sequence[str]) -> bool:
     """True when the index or working tree differs from HEAD, or untracked files exist."""
-    if untracked:
-        return True
-    args = ("diff", "--quiet", "--no-ext-diff", "--no-textconv", "HEAD", "--")
-    proc = repo.run_process(*args, config=repo.filter_overrides)
-    if proc.returncode not in (0, 1):
-        raise repo.error(args, proc.stderr)
-    return proc.returncode == 1
+    return bool(untracked) or repo.differs_from_head()
 
 
 def diff_to_worktree(repo: Repository, rev: str) -> bytes:
@@ -273,14 +270,14 @@ def collect_changes(
 ) -> ChangeSet:
     """The new code since ``base.merge_base``, in working-tree coordinates."""
     classifier = classifier or Classifier()
-    untracked = untracked_paths(repo)
     head = repo.head_sha()
+    # The diff first: a snapshot's untracked files and state may still be being read beside.
     if include_uncommitted:
         data = diff_to_worktree(repo, base.merge_base)
-        extra = untracked_changes(repo, untracked, classifier)
     else:
         data = repo.run("diff", *DIFF_OPTIONS, base.merge_base, head, "--")
-        extra = []
+    untracked = untracked_paths(repo)
+    extra = untracked_changes(repo, untracked, classifier) if include_uncommitted else []
     files = [
         f
         for f in file_changes(data, classifier=classifier, untracked=extra)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from pytest_pbe.errors import GitError
 
@@ -53,6 +54,10 @@ SAFE_CONFIG: tuple[str, ...] = (
 )  # fmt: skip
 
 FETCH_TIMEOUT = 600.0
+
+_HEX_SHA = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
+
+T = TypeVar("T")
 
 
 class UnsafeRevisionError(GitError):
@@ -127,36 +132,90 @@ def _git(
 
 
 class Repository:
-    """A git work tree addressed by its absolute top-level directory."""
+    """A git work tree addressed by its absolute top-level directory.
 
-    def __init__(self, root: Path) -> None:
+    The config's filters are read once. With ``snapshot`` (a pytest session's view), so is
+    what the session asks many times: HEAD (read by ``discover``), whether the clone is
+    shallow (read again after a ``git fetch``), the untracked files, and whether the
+    working tree differs from HEAD. Without it every question asks git again. ``run``
+    and ``list_files`` always ask git.
+    """
+
+    def __init__(self, root: Path, *, snapshot: bool = False) -> None:
         self.root = root
+        self.snapshot = snapshot
+        self._facts: dict[str, object] = {}
+        self._facts_lock = threading.Lock()
+        self._fact_locks: dict[str, threading.Lock] = {}
 
     def __repr__(self) -> str:
         return f"Repository({str(self.root)!r})"
 
+    def _kept(self, key: str, compute: Callable[[], T]) -> T:
+        """A fact of the snapshot (read once), or read afresh when this is no snapshot."""
+        return self._once(key, compute) if self.snapshot else compute()
+
+    def _once(self, key: str, compute: Callable[[], T]) -> T:
+        # One lock per fact, so threads asking for one fact wait for a single git process
+        # while other facts are read beside it. Failures are not kept: the next ask retries.
+        with self._facts_lock:
+            lock = self._fact_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._facts:
+                self._facts[key] = compute()
+            return self._facts[key]  # type: ignore[return-value]
+
+    def _forget(self, key: str) -> None:
+        with self._facts_lock:
+            lock = self._fact_locks.setdefault(key, threading.Lock())
+        with lock:
+            self._facts.pop(key, None)
+
     @classmethod
-    def discover(cls, start: Path) -> Repository:
+    def discover(cls, start: Path, *, snapshot: bool = False) -> Repository:
+        """The repository containing ``start``; GitError without a work tree or a commit.
+
+        One ``git rev-parse`` reads the top level, HEAD and shallowness: a ``snapshot``
+        keeps the last two.
+        """
         start = Path(start).absolute()
         if not start.is_dir():
             start = start.parent
         if not start.is_dir():
             raise GitError(f"{start} does not exist; run pytest from inside the repository")
-        proc = _git(start, ("rev-parse", "--show-toplevel"))
-        if proc.returncode != 0:
+        proc = _git(
+            start,
+            ("rev-parse", "--show-toplevel", "--is-shallow-repository",
+             "--verify", "--quiet", "HEAD^{commit}"),
+        )  # fmt: skip
+        # Printed in order, one per line: top level (which may itself hold a newline, so
+        # it is what is left), shallowness, then HEAD's sha when it names a commit.
+        out = proc.stdout.removesuffix(b"\n")
+        if proc.returncode == 0 and out.count(b"\n") >= 2:
+            top, shallow, head = out.rsplit(b"\n", 2)
+        elif proc.returncode == 1 and out.count(b"\n") >= 1:  # HEAD^{commit} is not there
+            top, shallow = out.rsplit(b"\n", 1)
+            head = b""
+        else:
             raise GitError(explain_failure(("rev-parse",), proc.stderr, start))
-        top = os.fsdecode(proc.stdout.rstrip(b"\n"))
         if not top:
             raise GitError(explain_failure(("rev-parse",), b"must be run in a work tree", start))
-        repo = cls(Path(top))
-        head = _git(repo.root, ("rev-parse", "--verify", "--quiet", "HEAD^{commit}"))
-        if head.returncode != 0:
-            if head.stderr.strip():
-                raise GitError(explain_failure(("rev-parse",), head.stderr, repo.root))
+        if shallow not in (b"true", b"false"):
+            raise GitError(
+                f"unexpected answer from git rev-parse in {start}: {out[:200]!r}; "
+                "check that `git rev-parse --is-shallow-repository` works there"
+            )
+        repo = cls(Path(os.fsdecode(top)), snapshot=snapshot)
+        if not head:
+            if proc.stderr.strip():
+                raise GitError(explain_failure(("rev-parse",), proc.stderr, repo.root))
             raise GitError(
                 f"the repository at {repo.root} has no commits yet; commit your work once "
                 "so there is a base to compare new code against"
             )
+        if snapshot:
+            repo._facts["head"] = head.decode("ascii").strip()
+            repo._facts["shallow"] = shallow == b"true"
         return repo
 
     def run(
@@ -181,7 +240,11 @@ class Repository:
         timeout: float | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
         """The finished process, for callers that need the exit status."""
-        return _git(self.root, args, config=config, input=input, timeout=timeout)
+        try:
+            return _git(self.root, args, config=config, input=input, timeout=timeout)
+        finally:
+            if args and args[0] == "fetch":  # it may have deepened or unshallowed the clone
+                self._forget("shallow")
 
     def error(self, args: tuple[str, ...], stderr: bytes) -> GitError:
         """The one-line GitError for a failed ``git <args>`` (for callers of run_process)."""
@@ -204,10 +267,32 @@ class Repository:
         return [os.fsdecode(p) for p in out.split(b"\0") if p and not p.endswith(b"/")]
 
     def is_shallow(self) -> bool:
-        return self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
+        return self._kept(
+            "shallow", lambda: self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
+        )
 
     def head_sha(self) -> str:
-        return self.run("rev-parse", "--verify", "HEAD^{commit}").decode("ascii").strip()
+        """HEAD's commit sha (a snapshot's: as ``discover`` read it)."""
+        return self._kept(
+            "head",
+            lambda: self.run("rev-parse", "--verify", "HEAD^{commit}").decode("ascii").strip(),
+        )
+
+    def untracked_files(self) -> list[str]:
+        """The untracked, not ignored files (``list_files``); a snapshot's listed once."""
+        return list(self._kept("untracked", lambda: self.list_files(tracked=False, untracked=True)))
+
+    def differs_from_head(self) -> bool:
+        """Do the index or the working tree differ from HEAD (untracked files aside)?"""
+
+        def compute() -> bool:
+            args = ("diff", "--quiet", "--no-ext-diff", "--no-textconv", "HEAD", "--")
+            proc = self.run_process(*args, config=self.filter_overrides)
+            if proc.returncode not in (0, 1):
+                raise self.error(args, proc.stderr)
+            return proc.returncode == 1
+
+        return self._kept("differs", compute)
 
     def verify_commit(self, rev: str) -> str | None:
         """The full sha of ``rev`` as a commit, or None if it does not name one here."""
@@ -218,15 +303,46 @@ class Repository:
             return None
         return proc.stdout.decode("ascii").strip()
 
+    def verify_commits(self, revs: Sequence[str]) -> list[str | None]:
+        """``verify_commit`` of each of ``revs``, from one ``git cat-file --batch-check``.
+
+        It resolves names as ``rev-parse --verify`` does, but stops at some (a missing
+        upstream, a reflog entry too old): those and the rest, and every answer but a
+        commit or ``missing``, are asked of ``verify_commit`` one by one.
+        """
+        if len(revs) < 2:
+            return [self.verify_commit(rev) for rev in revs]
+        names = [os.fsencode(f"{rev}^{{commit}}") for rev in revs]
+        if any(b"\n" in name or b"\r" in name or b"\0" in name for name in names):
+            return [self.verify_commit(rev) for rev in revs]  # not one line each: one by one
+        proc = self.run_process(
+            "cat-file", "--batch-check=%(objectname) %(objecttype)", input=b"\n".join(names) + b"\n"
+        )
+        answers = proc.stdout.split(b"\n")
+        out: list[str | None] = []
+        for i, (rev, name) in enumerate(zip(revs, names, strict=True)):
+            answer = answers[i] if i < len(answers) else b""
+            sha, _, kind = answer.partition(b" ")
+            if kind == b"commit" and _HEX_SHA.fullmatch(sha):
+                out.append(sha.decode("ascii"))
+            elif answer == name + b" missing":
+                out.append(None)
+            else:  # ambiguous, git stopped before this one, or an answer we do not know
+                out.append(self.verify_commit(rev))
+        return out
+
     def remotes(self) -> list[str]:
         return os.fsdecode(self.run("remote")).split()
 
-    @functools.cached_property
+    @property
     def filter_overrides(self) -> tuple[str, ...]:
         """``-c`` pairs that switch off every clean/process filter the config defines.
 
-        Diffing against the working tree would otherwise run them on our files.
+        Diffing against the working tree would otherwise run them on our files. Read once.
         """
+        return self._once("filters", self._read_filter_overrides)
+
+    def _read_filter_overrides(self) -> tuple[str, ...]:
         proc = self.run_process("config", "-z", "--name-only", "--get-regexp", r"^filter\.")
         names: set[str] = set()
         for key in proc.stdout.split(b"\0"):
