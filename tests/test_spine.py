@@ -260,6 +260,46 @@ def test_a_background_start_runs_off_the_main_thread_and_ends_before_collection(
     assert result.ret == 0
 
 
+UNTRACED_START = """
+import sys
+import pytest
+from pytest_pbe.checks.base import Check
+from pytest_pbe.model import Status
+
+class Untraced(Check):
+    id = "untraced"
+    title = "Starts untraced"
+    needs = frozenset({"coverage"})
+    start_in_background = True
+    def start(self, ctx):
+        self.tracer = repr(sys.gettrace())
+    def evaluate(self, ctx):
+        ok = self.tracer == "None"
+        return self.result(Status.PASSED if ok else Status.FAILED, f"tracer={self.tracer}")
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_pbe_register_checks(config):
+    return [Untraced()]
+"""
+
+
+def test_a_background_start_is_not_traced_by_coverage(
+    read_json: ReadJson, repo: Path, pytester: pytest.Pytester
+) -> None:
+    # Our own threads run no project code: traced, they cost coverage.py's tracer for
+    # nothing, and its tracer, on meeting a changed sys.path, re-imports the measured
+    # packages in a window that can make a concurrent import of the project fail.
+    pytester.makeconftest(UNTRACED_START)
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest_subprocess(
+        "--pbe-verify", "--pbe-checks", "tests,coverage,untraced", "--pbe-report-json", "r.json"
+    )
+    checks = {c["id"]: c for c in read_json(repo / "r.json")["checks"]}
+    assert checks["coverage"]["status"] != "error", checks["coverage"]
+    assert checks["untraced"]["status"] == "passed", checks["untraced"]["summary"]
+    assert result.ret in (0, 6)
+
+
 def test_findings_are_capped_in_the_terminal_and_complete_with_verbose(
     repo: Path, pytester: pytest.Pytester
 ) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 
 from pytest_pbe.errors import PbeError
+from pytest_pbe.measure.threads import untraced
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -171,6 +172,7 @@ class VerifyContext:
             reader.join()
 
     def _read_working_tree(self) -> None:
+        untraced()  # ours: no project code runs here
         try:
             repo = self.repository()
             repo.filter_overrides  # noqa: B018  # what the diffs need first

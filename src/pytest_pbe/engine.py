@@ -21,6 +21,8 @@ from pytest_pbe.checks.base import Check
 from pytest_pbe.config import BUILTIN_IDS, Settings
 from pytest_pbe.context import VerifyContext
 from pytest_pbe.errors import PbeError, ReportWriteError, first_line
+from pytest_pbe.leakwatch.probes import OWN_THREADS
+from pytest_pbe.measure.threads import untraced
 from pytest_pbe.model import CheckResult, Report, RevisionInfo, Scope, Status
 from pytest_pbe.report import emit_terminal_extras, write_reports
 from pytest_pbe.report.terminal import write_checklist
@@ -108,12 +110,14 @@ class _Starter(threading.Thread):
 
     def __init__(self, work: Callable[[], None]) -> None:
         super().__init__(name="pbe-start", daemon=True)
+        OWN_THREADS.add(self)  # never runs the tests' code: the leak watcher skips its children
         self._work = work
         self._done = threading.Event()
         self._released = threading.Event()
         self._raised: BaseException | None = None
 
     def run(self) -> None:
+        untraced()
         try:
             self._work()
         except BaseException as exc:  # noqa: BLE001  # handed to the main thread

@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import IO, Any
 
+from pytest_pbe.measure.threads import untraced
 from pytest_pbe.tools.process import dying_with_parent, tool_environment
 
 _FACTORIES: dict[Any, str] = {list: "list", set: "set", dict: "dict", int: "int"}
@@ -71,10 +72,14 @@ class ParsedAhead:
         self._reader = threading.Thread(
             target=self._talk, args=(self._proc, job.encode()), name="pbe-parse", daemon=True
         )
+        from pytest_pbe.leakwatch.probes import OWN_THREADS  # not in the lean parsing child
+
+        OWN_THREADS.add(self._reader)  # never runs the tests' code
         self._reader.start()
 
     def _talk(self, proc: subprocess.Popen[bytes], job: bytes) -> None:
         # In a thread: the pytest process never waits on the child's pipe.
+        untraced()
         stdin, stdout = proc.stdin, proc.stdout
         if stdin is None or stdout is None:  # pragma: no cover - both are pipes above
             return
