@@ -108,21 +108,8 @@ OWN_THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 # Linux's __WNOTHREAD: wait only for the calling thread's own children, not its siblings'.
 _WNOTHREAD = 0x20000000
-
-
-def _has_children(options: int = 0) -> bool:
-    """Whether this process has any child process (running, or exited but not waited for).
-
-    One system call that changes nothing (``WNOWAIT``); any thread's children count, or,
-    with ``_WNOTHREAD`` in ``options``, only the calling thread's.
-    """
-    try:
-        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT | options)
-    except ChildProcessError:  # ECHILD: none at all
-        return False
-    except OSError:  # can't tell: read them
-        return True
-    return True
+# waitid() options that look without changing anything (Linux only: read when called).
+_PROBE = getattr(os, "WEXITED", 0) | getattr(os, "WNOHANG", 0) | getattr(os, "WNOWAIT", 0)
 
 
 def _read_children(tid: int, pids: set[bytes]) -> None:
@@ -136,10 +123,10 @@ def _read_children(tid: int, pids: set[bytes]) -> None:
         os.close(fd)
 
 
-# The threads last seen by child_pids and which of them to read: the threads rarely
-# change from one snapshot to the next, and choosing costs a Python loop over them all
-# (traced line by line when the tests run under coverage).
-# One entry, replaced whole (another thread may read it meanwhile); -1: no thread's id.
+# The threads child_pids last saw and which of them to read (the threads rarely change
+# from one snapshot to the next, and choosing loops over them all in Python, traced line
+# by line when the tests run under coverage). One entry, replaced whole (another thread
+# may read it meanwhile); -1: no thread's id.
 _CHOSEN: list[tuple[int, list[threading.Thread], tuple[int, ...]]] = [(-1, [], ())]
 
 
@@ -174,13 +161,25 @@ def child_pids(threads: Iterable[threading.Thread] = ()) -> frozenset[bytes] | N
     """
     if not CHILDREN_SUPPORTED:
         return None
-    if not _has_children():
+    # Whether there is any child at all: one system call that changes nothing (WNOWAIT).
+    try:
+        os.waitid(os.P_ALL, 0, _PROBE)
+    except ChildProcessError:  # ECHILD: no child at all (the common case)
         return _NO_CHILDREN
+    except OSError:  # can't tell: read them
+        pass
     pids: set[bytes] = set()
     current = threading.get_native_id()
-    if _has_children(_WNOTHREAD):  # the thread running the tests: most often childless
+    try:  # the calling thread's own children: it runs the tests, most often childless
+        os.waitid(os.P_ALL, 0, _PROBE | _WNOTHREAD)
+    except ChildProcessError:
+        pass
+    except OSError:  # can't tell (a kernel before 4.7 refuses the flag): read them
         _read_children(current, pids)
-    for tid in _threads_to_read(current, list(threads) or threading.enumerate()):
+    else:
+        _read_children(current, pids)
+    listed = threads if isinstance(threads, list) else list(threads)
+    for tid in _threads_to_read(current, listed or threading.enumerate()):
         _read_children(tid, pids)
     return frozenset(pids) if pids else _NO_CHILDREN
 
