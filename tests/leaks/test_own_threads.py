@@ -165,6 +165,25 @@ def test_a_child_whose_thread_ended_is_found_on_the_main_thread(
         started[0].wait()
 
 
+def test_a_pytest_pbe_thread_started_meanwhile_is_not_blamed_a_tests_is() -> None:
+    stop = threading.Event()
+    ours = threading.Thread(target=stop.wait, args=(30,), name="pbe-start", daemon=True)
+    theirs = threading.Thread(target=stop.wait, args=(30,), name="theirs", daemon=True)
+    probes.OWN_THREADS.add(ours)
+    before = probes.Snapshot.take()
+    ours.start()
+    theirs.start()
+    try:
+        after = probes.Snapshot.take()
+        assert probes.new_since(before, after, probes.Resources()).threads == {theirs}
+        assert ours not in after.held().threads
+        assert theirs in after.held().threads
+    finally:
+        stop.set()
+        ours.join()
+        theirs.join()
+
+
 def _state(pid: int) -> bytes:
     stat = Path(f"/proc/{pid}/stat").read_bytes()
     return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
