@@ -60,8 +60,12 @@ def die_with_parent() -> Callable[[], None] | None:
 # pytest process: tens of milliseconds each, against a few for the fast path), and lowers
 # the tool to the lowest priority: it works beside the tests on a core they leave idle, and
 # at any higher priority it takes turns on the tests' own core (measured on 2 cores: the
-# tests' collection took 0.25 s longer beside the tools at nice 5, 0.1 s at 19). Once the
-# tests end it has the machine to itself, and its timeout starts then (``_wait``).
+# tests' collection took 0.25 s longer beside the tools at nice 5, 0.1 s at 19). A tool in
+# a session of its own (``start_new_session``) is also a scheduling group of its own under
+# Linux's autogroups, which share the CPU fairly whatever their members' nice values: the
+# group's nice value is lowered too. Only there: a child in pytest's session would lower
+# pytest's own. Once the tests end the tool has the machine to itself, and its timeout
+# starts then (``_wait``).
 _LAUNCHER = """\
 import ctypes, os, signal, sys
 try:
@@ -74,6 +78,12 @@ try:
     os.nice(19)
 except OSError:
     pass
+if os.getsid(0) == os.getpid():  # a session of its own: Linux schedules it as a group
+    try:
+        with open("/proc/self/autogroup", "w") as group:
+            group.write("19")
+    except OSError:
+        pass
 os.execv(sys.argv[2], sys.argv[2:])
 """
 
