@@ -259,12 +259,12 @@ class Verifier:
             self.starter.wait_started()
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_collection(self, session: pytest.Session) -> None:
-        # The background starts (each on its own thread, so their git work overlaps) end
-        # before collection: imports on other threads while collection imports the
-        # project's modules made one of those imports fail (a KeyError inside importlib, in
-        # CI), and what they launch (the tools' processes, the parsing child and its reader
-        # thread) must exist before the first test, or the leaks item would blame that test.
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        # The background starts (each on its own thread, so their git work overlaps) run
+        # beside collection and end before the first test: what they launch (the tools'
+        # processes, the parsing child and its reader thread) must exist by then, or the
+        # leaks item would blame that test. They import nothing new while collection
+        # imports the project (see ``measure.threads.untraced`` for why that matters).
         if self.starter is not None:
             self.starter.wait_started(raise_errors=False)
 

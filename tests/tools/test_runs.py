@@ -122,3 +122,45 @@ def test_the_tools_run_at_the_lowest_priority_so_the_tests_keep_their_core(
         assert recorded[1].endswith(" nice 19"), recorded
         # The session's own group (shared with this process) is left as it was.
         assert group.read_text() == ours_before
+
+
+def test_the_background_starts_import_nothing_new_while_collection_imports_the_project(
+    project, write, verify, tmp_path
+):
+    # They run beside collection: a module a thread of ours imported for the first time
+    # then could vanish from sys.modules inside coverage.py's tracer (coverage.py #2247).
+    log = tmp_path / "thread-imports"
+    write(
+        "tests/conftest.py",
+        f"""\
+        import sys
+        import threading
+
+        looked_up = []
+
+
+        class Spy:
+            def find_spec(self, name, path=None, target=None):
+                thread = threading.current_thread()
+                if thread is not threading.main_thread() and name not in sys.modules:
+                    looked_up.append((thread.name, name))
+                return None  # only watching: the real finders find it
+
+
+        sys.meta_path.insert(0, Spy())
+
+
+        def pytest_unconfigure(config):
+            # Looked up only (importlib.util.find_spec, as for mypy) is harmless.
+            imported = [f"{{t}} {{n}}" for t, n in looked_up if n in sys.modules]
+            if imported:
+                with open({str(log)!r}, "w") as out:
+                    out.write("\\n".join(imported))
+        """,
+    )
+    write("src/app/new.py", "def f() -> None:\n    unused = 1\n")
+
+    verdict = verify("coverage,tdd,types,lint,security,errors")
+
+    assert verdict.checks["lint"]["status"] == "failed"
+    assert not log.exists(), log.read_text()

@@ -34,6 +34,13 @@ from pytest_pbe.tools.process import BackgroundRun, Completed
 if TYPE_CHECKING:
     from pytest_pbe.context import VerifyContext
 
+# Imported here, on the main thread: the tools are started on threads of their own while
+# collection imports the project, and those threads must import nothing new then.
+try:
+    from ruff import find_ruff_bin as _find_ruff_bin  # type: ignore[import-untyped, unused-ignore]
+except ImportError:
+    _find_ruff_bin = None
+
 #: The error-handling rules the ``errors`` item runs ruff with, whatever the project selects.
 ERROR_RULES: tuple[str, ...] = (
     "E722",  # bare except
@@ -64,14 +71,12 @@ def tool_command(tool: str) -> list[str]:
     if override:
         return [override]
     if tool == "ruff":
-        try:
-            from ruff import find_ruff_bin  # type: ignore[import-untyped, unused-ignore]
-        except ImportError:
+        if _find_ruff_bin is None:
             raise ToolError(
                 f"ruff is not installed for {sys.executable}: {install} (or set {variable})"
-            ) from None
+            )
         try:
-            return [os.fsdecode(find_ruff_bin())]
+            return [os.fsdecode(_find_ruff_bin())]
         except FileNotFoundError as exc:
             raise ToolError(
                 f"the ruff package is installed but its binary is missing ({exc}); "
