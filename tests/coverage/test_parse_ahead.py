@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import time
 from collections.abc import Callable
@@ -172,3 +173,37 @@ def test_the_parse_order_stays_inside_the_projects_directory() -> None:
     )
 
     assert order == ["svc/app.py", "svc/util.py", "svc/tests/test_app.py"]
+
+
+class _Recorder(io.BytesIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed_at: list[int] = []
+
+    def flush(self) -> None:
+        self.flushed_at.append(self.tell())
+
+
+def test_the_child_sends_its_parses_in_a_few_large_writes_the_changed_files_first(
+    tmp_path: Path,
+) -> None:
+    # Each write wakes a thread of the pytest process, which takes the GIL from the tests:
+    # the changed files go at once, the rest in large batches.
+    from pytest_pbe.measure.parsing import _frames, _parse_all
+
+    files = []
+    for n in range(60):
+        path = tmp_path / f"mod{n}.py"
+        path.write_text(SOURCE)
+        files.append(str(path))
+    out = _Recorder()
+
+    _parse_all({"exclude": EXCLUDE, "branch": True, "files": files, "first": 2}, out)
+
+    out.seek(0)
+    sent = [name for name, _ in _frames(out)]
+    assert sent == files
+    assert 2 <= len(out.flushed_at) <= 3, out.flushed_at
+    first = out.flushed_at[0]
+    out.seek(0)
+    assert [name for name, _ in _frames(io.BytesIO(out.read(first)))] == files[:2]

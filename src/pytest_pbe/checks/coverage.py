@@ -288,8 +288,9 @@ class CoverageCheck(Check):
             return
         try:
             changes = ctx.changes()
+            changed = {f.path: None for f in changes.files if f.lines}
             order = parse_order(
-                changed=[f.path for f in changes.files if f.lines],
+                changed=list(changed),
                 project=ctx.working_files(),
                 classifier=ctx.classifier(),
                 prefix=ctx.scope_prefix(),
@@ -298,7 +299,10 @@ class CoverageCheck(Check):
             return
         root = os.path.realpath(changes.root) + os.sep  # coverage.py names files by real path
         files = [root + p.replace("/", os.sep) for p in order]
-        measurement.parse_ahead(files[:_PARSE_AHEAD_LIMIT])
+        first = 0  # the changed source files lead the order: sent back as soon as parsed
+        while first < len(order) and order[first] in changed:
+            first += 1
+        measurement.parse_ahead(files[:_PARSE_AHEAD_LIMIT], first=first)
 
     def evaluate(self, ctx: VerifyContext) -> CheckResult:
         settings = ctx.settings

@@ -390,12 +390,17 @@ class CoverageMeasurement:
             return getattr(controller, "cov", None)
         return self.collector.cov if self.collector is not None else None
 
-    def parse_ahead(self, files: Collection[str]) -> None:
-        """Have coverage.py parse ``files`` in a child process while the tests run."""
+    def parse_ahead(self, files: Collection[str], *, first: int = 0) -> None:
+        """Have coverage.py parse ``files`` in a child process while the tests run.
+
+        The ``first`` of them (the changed files) are sent back as soon as they are parsed.
+        """
         cov = self._cov()
         if cov is None or self.ahead is not None:
             return
-        self.ahead = ParsedAhead(files, exclude=_exclude_regex(cov), branch=cov.config.branch)
+        self.ahead = ParsedAhead(
+            files, exclude=_exclude_regex(cov), branch=cov.config.branch, first=first
+        )
         self.ahead.start()
 
     def merged_data(self) -> CoverageData:

@@ -26,6 +26,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import IO, Any
@@ -49,9 +50,10 @@ def _stat_key(path: str) -> tuple[int, int] | None:
 class ParsedAhead:
     """The child's parses as they arrive; ``take`` one, or None to parse it yourself."""
 
-    def __init__(self, files: Iterable[str], *, exclude: str, branch: bool) -> None:
+    def __init__(self, files: Iterable[str], *, exclude: str, branch: bool, first: int = 0) -> None:
         self.exclude = exclude
         self.branch = branch
+        self.first = first  # how many of ``files`` come first (the changed ones)
         self._frames: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._files = list(files)  # real paths: coverage.py names files that way
@@ -67,8 +69,16 @@ class ParsedAhead:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=tool_environment(os.environ),
+            bufsize=_BATCH_BYTES,  # a batch in one read: one wake-up of the reader each
         )
-        job = json.dumps({"exclude": self.exclude, "branch": self.branch, "files": self._files})
+        job = json.dumps(
+            {
+                "exclude": self.exclude,
+                "branch": self.branch,
+                "files": self._files,
+                "first": self.first,
+            }
+        )
         self._reader = threading.Thread(
             target=self._talk, args=(self._proc, job.encode()), name="pbe-parse", daemon=True
         )
@@ -160,12 +170,21 @@ def _frames(stream: IO[bytes]) -> Iterable[tuple[str, bytes]]:
         yield os.fsdecode(name), frame
 
 
+#: The child writes its frames in batches of about this size (or this often): each write
+#: wakes the pytest process's reader thread, which takes the GIL from the tests.
+_BATCH_BYTES = 1 << 20
+_BATCH_SECONDS = 0.25
+
+
 def _parse_all(job: dict[str, Any], out: IO[bytes]) -> None:
     from coverage.parser import PythonParser
 
     exclude = str(job["exclude"])
     branch = bool(job["branch"])
-    for path in job["files"]:
+    first = int(job.get("first", 0))  # the changed files: sent as soon as they are parsed
+    pending = bytearray()
+    sent_at = time.monotonic()
+    for index, path in enumerate(job["files"], start=1):
         key = _stat_key(path)
         parser: Any = None
         if key is not None:
@@ -190,7 +209,15 @@ def _parse_all(job: dict[str, Any], out: IO[bytes]) -> None:
         if parser is None:
             frame = marshal.dumps((path, key, None, {}))
         name = os.fsencode(path)
-        out.write(_HEADER.pack(len(frame)) + _HEADER.pack(len(name)) + name + frame)
+        pending += _HEADER.pack(len(frame)) + _HEADER.pack(len(name)) + name + frame
+        now = time.monotonic()
+        if index == first or len(pending) >= _BATCH_BYTES or now - sent_at >= _BATCH_SECONDS:
+            out.write(pending)
+            out.flush()
+            pending.clear()
+            sent_at = now
+    if pending:
+        out.write(pending)
         out.flush()
 
 
