@@ -410,3 +410,41 @@ def test_an_outline_of_every_real_file_is_what_the_plain_reading_gives() -> None
     assert len(files) > 100, sys.version
     for path in files:
         assert_same(path.read_bytes())
+
+
+def test_the_names_mapping_reads_the_test_files_only_when_per_test_coverage_cannot_answer():
+    # Parsing every test file of the project is most of the tdd item's own time: with
+    # per-test coverage for every changed file, no unit falls back to the names mapping.
+    from types import SimpleNamespace
+
+    from pytest_pbe.tdd.mapping import CoverageMap, NamingMap
+    from pytest_pbe.tdd.source import outline
+
+    asked: list[int] = []
+
+    def test_outlines():
+        asked.append(1)
+        return {"tests/test_a.py": outline(b"from app.a import f\n\ndef test_f():\n    f()\n")}
+
+    ran_f = {2: {"tests/test_a.py::test_f|run"}}
+    measured = {
+        "app/a.py": SimpleNamespace(measured=True, reason="", contexts=ran_f),
+        "app/b.py": SimpleNamespace(measured=False, reason="omitted by [run] omit", contexts={}),
+    }
+    source = {"app/a.py": b"def f():\n    return 1\n", "app/b.py": b"def g():\n    return 2\n"}
+    mapping = CoverageMap(
+        lambda path: measured[path.relative_to(Path("/repo")).as_posix()],
+        Path("/repo"),
+        "",
+        lambda rel: outline(source[rel]),
+        NamingMap(test_outlines),
+    )
+
+    assert mapping.tests_for("app/a.py", "f") == (
+        frozenset({("tests/test_a.py", "test_f")}),
+        "coverage",
+    )
+    assert asked == []
+    assert mapping.tests_for("app/b.py", "g")[1] == "names"
+    mapping.tests_for("app/b.py", "g")
+    assert asked == [1]

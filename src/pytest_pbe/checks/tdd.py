@@ -316,12 +316,16 @@ def _judge_range(
     raw = raw_log(repo, base.merge_base, last) if last is not None else RawLog({})
     # The last commit's files are usually still on disk as committed: read them from there.
     blobs = read_blobs(repo, blob_keys(commits), head=last, disk=tree.read)
-    test_outlines: dict[str, Outline] = {}
-    for rel in working_files:
-        if rel.endswith(".py") and classifier.classify(rel) == "test":
-            found = tree.outline(rel)
-            if found is not None and found.test_functions():
-                test_outlines[rel] = found
+
+    def test_outlines() -> dict[str, Outline]:
+        found_here: dict[str, Outline] = {}
+        for rel in working_files:
+            if rel.endswith(".py") and classifier.classify(rel) == "test":
+                found = tree.outline(rel)
+                if found is not None and found.test_functions():
+                    found_here[rel] = found
+        return found_here
+
     naming = NamingMap(test_outlines)
     test_map: TestMap = naming
     why_names = "coverage was not measured"

@@ -60,9 +60,18 @@ class NamingMap:
 
     name = NAMES
 
-    def __init__(self, test_outlines: Mapping[str, Outline]) -> None:
-        self.test_outlines = test_outlines
+    def __init__(self, test_outlines: Callable[[], Mapping[str, Outline]]) -> None:
+        # Read on first use: parsing every test file of the project is most of the tdd
+        # item's own time, and per-test coverage usually answers for every unit.
+        self._read_outlines = test_outlines
+        self._outlines: Mapping[str, Outline] | None = None
         self._files: dict[str, list[str]] = {}
+
+    @property
+    def test_outlines(self) -> Mapping[str, Outline]:
+        if self._outlines is None:
+            self._outlines = self._read_outlines()
+        return self._outlines
 
     def files_for(self, head_path: str) -> list[str]:
         found = self._files.get(head_path)
