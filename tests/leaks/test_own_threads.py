@@ -157,6 +157,12 @@ def test_a_child_whose_thread_ended_is_found_on_the_main_thread(
     thread = threading.Thread(target=lambda: started.append(subprocess.Popen(SLEEPER)))
     thread.start()
     thread.join()
+    # join() returns before the kernel has finished ending the thread; only then does it
+    # hand the thread's children over (seen in CI: read too early, the child had no owner).
+    task = Path(f"/proc/self/task/{thread.native_id}")
+    deadline = time.monotonic() + 10
+    while task.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         # The kernel hands it to a live thread of the process: the main thread.
         assert probes.child_pids() == {str(started[0].pid).encode()}
