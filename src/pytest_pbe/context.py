@@ -13,6 +13,7 @@ import pytest
 
 from pytest_pbe.errors import PbeError
 from pytest_pbe.measure.threads import untraced
+from pytest_pbe.once import OncePerKey
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -35,27 +36,13 @@ class VerifyContext:
         self.rootdir = Path(config.rootpath)
         #: Shared measurements that items hand each other (keys are ``pytest.StashKey``).
         self.stash = pytest.Stash()
-        self._memo: dict[str, object] = {}
-        self._lock = threading.Lock()
-        self._locks: dict[str, threading.RLock] = {}
+        # Background starts ask for facts at once; a failure is kept: git is asked once.
+        self._facts = OncePerKey(remember=(PbeError,))
+        self._lock = threading.Lock()  # guards _warming
         self._warming = False
 
     def _once(self, key: str, compute: Callable[[], T]) -> T:
-        # One lock per fact: background starts compute different facts at once, and one
-        # asking for a fact another is computing waits for it. Facts only ever ask for the
-        # facts they derive from, so the locks are always taken in one order.
-        with self._lock:
-            lock = self._locks.setdefault(key, threading.RLock())
-        with lock:
-            if key not in self._memo:
-                try:
-                    self._memo[key] = compute()
-                except PbeError as exc:
-                    self._memo[key] = exc
-            value = self._memo[key]
-        if isinstance(value, PbeError):
-            raise value
-        return value  # type: ignore[return-value]
+        return self._facts.get(key, compute)
 
     def coverage(self) -> MeasuredCoverage:
         """The session's coverage (the item must declare ``needs = {"coverage"}``)."""
@@ -155,8 +142,8 @@ class VerifyContext:
         The untracked files, the filters and whether the tree differs from HEAD do not
         depend on the base; the change set and the history's uncommitted work need them
         after it. The first to ask starts the reading and waits for its end (no thread or
-        git process outlives the fact: they all end before collection); any failure is
-        met again, and remembered, by the fact that needs the answer.
+        git process outlives the fact that started it); any failure is met again, and
+        remembered, by the fact that needs the answer.
         """
         with self._lock:
             first = not self._warming

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from pytest_pbe.errors import GitError
+from pytest_pbe.once import OncePerKey
 
 # Variables that would point git at another repository, index or object store, or make it
 # run a program. We always address the repository with ``-C root`` instead.
@@ -144,32 +144,14 @@ class Repository:
     def __init__(self, root: Path, *, snapshot: bool = False) -> None:
         self.root = root
         self.snapshot = snapshot
-        self._facts: dict[str, object] = {}
-        self._facts_lock = threading.Lock()
-        self._fact_locks: dict[str, threading.Lock] = {}
+        self._facts = OncePerKey()  # failures are not kept: the next ask retries
 
     def __repr__(self) -> str:
         return f"Repository({str(self.root)!r})"
 
     def _kept(self, key: str, compute: Callable[[], T]) -> T:
         """A fact of the snapshot (read once), or read afresh when this is no snapshot."""
-        return self._once(key, compute) if self.snapshot else compute()
-
-    def _once(self, key: str, compute: Callable[[], T]) -> T:
-        # One lock per fact, so threads asking for one fact wait for a single git process
-        # while other facts are read beside it. Failures are not kept: the next ask retries.
-        with self._facts_lock:
-            lock = self._fact_locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._facts:
-                self._facts[key] = compute()
-            return self._facts[key]  # type: ignore[return-value]
-
-    def _forget(self, key: str) -> None:
-        with self._facts_lock:
-            lock = self._fact_locks.setdefault(key, threading.Lock())
-        with lock:
-            self._facts.pop(key, None)
+        return self._facts.get(key, compute) if self.snapshot else compute()
 
     @classmethod
     def discover(cls, start: Path, *, snapshot: bool = False) -> Repository:
@@ -214,8 +196,8 @@ class Repository:
                 "so there is a base to compare new code against"
             )
         if snapshot:
-            repo._facts["head"] = head.decode("ascii").strip()
-            repo._facts["shallow"] = shallow == b"true"
+            repo._facts.put("head", head.decode("ascii").strip())
+            repo._facts.put("shallow", shallow == b"true")
         return repo
 
     def run(
@@ -244,7 +226,7 @@ class Repository:
             return _git(self.root, args, config=config, input=input, timeout=timeout)
         finally:
             if args and args[0] == "fetch":  # it may have deepened or unshallowed the clone
-                self._forget("shallow")
+                self._facts.forget("shallow")
 
     def error(self, args: tuple[str, ...], stderr: bytes) -> GitError:
         """The one-line GitError for a failed ``git <args>`` (for callers of run_process)."""
@@ -340,7 +322,7 @@ class Repository:
 
         Diffing against the working tree would otherwise run them on our files. Read once.
         """
-        return self._once("filters", self._read_filter_overrides)
+        return self._facts.get("filters", self._read_filter_overrides)
 
     def _read_filter_overrides(self) -> tuple[str, ...]:
         proc = self.run_process("config", "-z", "--name-only", "--get-regexp", r"^filter\.")

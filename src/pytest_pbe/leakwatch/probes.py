@@ -209,6 +209,11 @@ def process_alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+def _blamable(thread: threading.Thread, main: threading.Thread) -> bool:
+    """A live thread that is neither the main thread nor one of pytest-pbe's own."""
+    return thread.is_alive() and thread is not main and thread not in OWN_THREADS
+
+
 @dataclass(eq=False)
 class Snapshot:
     """What the process held at one moment; None fields were not measurable."""
@@ -237,9 +242,8 @@ class Snapshot:
     def held(self) -> Resources:
         """Everything held at that moment (the main thread and pytest-pbe's own aside)."""
         main = threading.main_thread()
-        own = OWN_THREADS
         return Resources(
-            threads={t for t in self.threads if t.is_alive() and t is not main and t not in own},
+            threads={t for t in self.threads if _blamable(t, main)},
             fds=self.fds.numbers() if self.fds is not None else set(),
             children={int(pid) for pid in self.children or ()},
         )
@@ -273,11 +277,11 @@ def new_since(before: Snapshot, after: Snapshot, exclude: Resources) -> Resource
     if after.same_as(before):
         return out
     if after.threads != before.threads:
-        main, own = threading.main_thread(), OWN_THREADS
+        main = threading.main_thread()
         out.threads = {
             t
             for t in set(after.threads).difference(before.threads)
-            if t.is_alive() and t not in exclude.threads and t is not main and t not in own
+            if t not in exclude.threads and _blamable(t, main)
         }
     if before.fds is not None and after.fds is not None and after.fds != before.fds:
         out.fds = after.fds.numbers() - before.fds.numbers() - exclude.fds
