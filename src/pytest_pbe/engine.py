@@ -259,12 +259,15 @@ class Verifier:
             self.starter.wait_started()
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> None:
-        # The background starts (each on its own thread, so their git work overlaps) run
-        # beside collection and end before the first test: what they launch (the tools'
-        # processes, the parsing child and its reader thread) must exist by then, or the
-        # leaks item would blame that test. They import nothing new while collection
-        # imports the project (see ``measure.threads.untraced`` for why that matters).
+    def pytest_collection(self, session: pytest.Session) -> None:
+        # The background starts (each on its own thread, so their git work overlaps) end
+        # before collection, and what they launch (the tools' processes, the parsing child
+        # and its reader thread) exists before the first test, or the leaks item would
+        # blame that test. Not beside collection: a new thread is traced by coverage.py
+        # until its first line calls ``untraced``, and its first call into a file coverage
+        # has not seen yet can open coverage.py's sys.modules window (issue 2247) while
+        # collection imports the project (measured: 1 run in 6 of the monorepo test
+        # failed so, with a KeyError inside importlib for the service's package).
         if self.starter is not None:
             self.starter.wait_started(raise_errors=False)
 

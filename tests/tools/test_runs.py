@@ -127,8 +127,9 @@ def test_the_tools_run_at_the_lowest_priority_so_the_tests_keep_their_core(
 def test_the_background_starts_import_nothing_new_while_collection_imports_the_project(
     project, write, verify, tmp_path
 ):
-    # They run beside collection: a module a thread of ours imported for the first time
-    # then could vanish from sys.modules inside coverage.py's tracer (coverage.py #2247).
+    # Tests and other plugins may import on the traced main thread meanwhile: a module a
+    # thread of ours imported for the first time then could vanish from sys.modules
+    # inside coverage.py's tracer (coverage.py #2247).
     log = tmp_path / "thread-imports"
     write(
         "tests/conftest.py",

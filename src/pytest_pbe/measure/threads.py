@@ -13,10 +13,12 @@ def untraced() -> None:
     for the first time after pytest changed ``sys.path``, re-finds the measured packages
     inside a window that drops modules imported meanwhile from ``sys.modules``; a thread of
     ours in that window can make a concurrent import of the project fail with a
-    ``KeyError`` (coverage.py issue 2247). The converse holds too: while collection
-    imports the project on the main thread, which is traced, a thread of ours must not
-    import a module for the first time (a new module can vanish the same way), so
-    whatever the background starts need is imported before they begin.
+    ``KeyError`` (coverage.py issue 2247). Until this first line runs, a new thread is
+    traced, and its first call into a file coverage.py has not seen yet can open that
+    window: so the background starts end before collection (engine). The converse holds
+    too: a thread of ours must not import a module for the first time while the traced
+    main thread may open the window (a new module can vanish the same way), so whatever
+    the background starts need is imported before they begin.
     """
     sys.settrace(None)
     sys.setprofile(None)

@@ -34,8 +34,8 @@ from pytest_pbe.tools.process import BackgroundRun, Completed
 if TYPE_CHECKING:
     from pytest_pbe.context import VerifyContext
 
-# Imported here, on the main thread: the tools are started on threads of their own while
-# collection imports the project, and those threads must import nothing new then.
+# Imported here, on the main thread: the tools are started on threads of their own, which
+# must import nothing new (see ``measure.threads.untraced``).
 try:
     from ruff import find_ruff_bin as _find_ruff_bin  # type: ignore[import-untyped, unused-ignore]
 except ImportError:
