@@ -479,3 +479,49 @@ def pytest_unconfigure(config):
     assert seen["during the tests"] == 0
     assert seen["while judging"] > 1000
     assert seen["after"] == 0
+
+
+JUDGED_LAST = """
+import pytest
+from pytest_pbe.checks.base import Check
+from pytest_pbe.model import Status
+
+ORDER = []
+
+class Waits(Check):
+    id = "waits"
+    title = "Waits for work done beside the others' judging"
+    judged_last = True
+    def evaluate(self, ctx):
+        ORDER.append(self.id)
+        return self.result(Status.PASSED, " ".join(ORDER))
+
+class Quick(Check):
+    id = "quick"
+    title = "Judged in its turn"
+    def evaluate(self, ctx):
+        ORDER.append(self.id)
+        return self.result(Status.PASSED, " ".join(ORDER))
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_pbe_register_checks(config):
+    return [Waits(), Quick()]
+"""
+
+
+def test_an_item_judged_last_is_judged_after_the_others_and_listed_in_its_place(
+    read_json: ReadJson, repo: Path, pytester: pytest.Pytester
+) -> None:
+    # The coverage item waits for the total the parsing child computes while the other
+    # items are judged; the checklist keeps the contract's order all the same.
+    pytester.makeconftest(JUDGED_LAST)
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    pytester.runpytest(
+        "--pbe-verify", "--pbe-checks", "tests,waits,quick", "--pbe-report-json", "r.json"
+    )
+    checks = read_json(repo / "r.json")["checks"]
+    ids = [c["id"] for c in checks]
+    assert ids.index("waits") < ids.index("quick")
+    by_id = {c["id"]: c for c in checks}
+    assert by_id["quick"]["summary"] == "quick"
+    assert by_id["waits"]["summary"] == "quick waits"

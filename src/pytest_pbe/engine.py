@@ -318,10 +318,10 @@ class Verifier:
 
     # --- evaluation -----------------------------------------------------------------------
     def _evaluate_all(self) -> list[CheckResult]:
-        results = []
-        for check in self.checks:
-            results.append(self._required(check, self._evaluate(check)))
-        return results
+        judged: dict[str, CheckResult] = {}
+        for check in sorted(self.checks, key=lambda c: c.judged_last):  # stable: order kept
+            judged[check.id] = self._required(check, self._evaluate(check))
+        return [judged[check.id] for check in self.checks]
 
     def _evaluate(self, check: Check) -> CheckResult:
         if check.id not in self.settings.checks:

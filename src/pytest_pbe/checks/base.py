@@ -40,6 +40,9 @@ class Check:
     needs: ClassVar[frozenset[str]] = frozenset()
     #: ``start`` runs on the background starter thread instead of the main thread.
     start_in_background: ClassVar[bool] = False
+    #: ``evaluate`` runs after the other items' (it waits for work done beside theirs, as
+    #: the coverage total computed by the parsing child); the checklist's order is kept.
+    judged_last: ClassVar[bool] = False
 
     def configure(self, config: pytest.Config, settings: Settings) -> None:
         """Prepare before collection (controller or single process)."""
