@@ -77,32 +77,31 @@ def _compare(label: str, cwd: Path, extra: list[str], repeats: int) -> list[dict
 
 
 def _watcher_per_test(repeats: int) -> float:
-    """Seconds the watcher spends on one clean test: its protocol and report hooks (three
-    reports) and its probes, called directly (pluggy's dispatch, ~1.4 µs a wrapper, aside)."""
+    """Seconds the watcher spends on one clean test: its protocol and teardown hooks and
+    its probes, called directly (pluggy's dispatch, ~1.4 µs a wrapper, aside)."""
     from types import SimpleNamespace
 
     from pytest_pbe.leakwatch import LeakWatcher
 
     watcher = LeakWatcher(cast(Any, SimpleNamespace(rootpath=ROOT)))
-    item = cast(Any, SimpleNamespace(nodeid="test_gen.py::test_0"))
-    report = SimpleNamespace(user_properties=[])
-    calls = [cast(Any, SimpleNamespace(when=when)) for when in ("setup", "call", "teardown")]
+    item = cast(Any, SimpleNamespace(nodeid="test_gen.py::test_0", user_properties=[]))
 
     def one_test() -> None:
         protocol = watcher.pytest_runtest_protocol(item, None)
         next(protocol)
-        for call in calls:
-            wrapper = watcher.pytest_runtest_makereport(item, call)
-            next(wrapper)
-            with contextlib.suppress(StopIteration):
-                wrapper.send(cast(Any, report))
+        teardown = watcher.pytest_runtest_teardown(item)
+        next(teardown)
+        with contextlib.suppress(StopIteration):
+            teardown.send(None)
         with contextlib.suppress(StopIteration):
             next(protocol)
 
     number = 5000
     best = min(timeit.repeat(one_test, number=number, repeat=repeats)) / number
-    if report.user_properties:
-        raise SystemExit(f"the direct watcher run found leaks: {report.user_properties!r}")
+    if watcher.watched != number * repeats:
+        raise SystemExit(f"the direct watcher run watched {watcher.watched} tests")
+    if item.user_properties:
+        raise SystemExit(f"the direct watcher run found leaks: {item.user_properties!r}")
     return best
 
 

@@ -1,19 +1,26 @@
 """Cheap snapshots of what a process holds: threads, file descriptors, child processes.
 
-They run around every test, so the common case costs a few microseconds: one listing of
-``/proc/self/fd`` through a directory descriptor held open for the session, and one
-``waitid`` that says whether this process has any child at all. Only then are children
-read, from ``/proc/self/task/<tid>/children`` (a child belongs to the thread that started
-it): the calling thread's only if a second ``waitid`` says it has one, and each other
-thread's except pytest-pbe's own (:data:`OWN_THREADS`), whose children are its tools
-running beside the tests. Two snapshots compare cheaply (:meth:`Snapshot.same_as`); only
-when they differ are the differences worked out. Where the platform can't tell (no
-``/proc``), the probe returns None and is reported as unavailable rather than as clean.
+They run around every test, so the common case costs a few microseconds. Descriptors: a
+listing of ``/proc/self/fd`` through a directory descriptor held open for the session costs
+about 0.5 µs a descriptor, so a snapshot taken with the previous one at hand first proves
+that nothing changed, in two system calls: the kernel's count of open descriptors (the
+directory's size, Linux 6.2+) is the same, and every descriptor of the previous listing is
+still open (one ``poll``: a closed one answers ``POLLNVAL``). As many open and none of the
+old ones closed is the same table; anything else is listed. Children: one ``waitid`` that
+says whether the calling thread has a child, and only when another thread may run the
+tests' code, one more that says whether this process has any child at all. Only then are
+children read, from ``/proc/self/task/<tid>/children`` (a child belongs to the thread that
+started it), for each thread except pytest-pbe's own (:data:`OWN_THREADS`), whose children
+are its tools running beside the tests. Two snapshots compare cheaply
+(:meth:`Snapshot.same_as`); only when they differ are the differences worked out. Where the
+platform can't tell (no ``/proc``), the probe returns None and is reported as unavailable
+rather than as clean.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import sys
 import threading
 import weakref
@@ -51,39 +58,96 @@ class FdListing(NamedTuple):
 
     names: list[str]  # in the kernel's order, including the listing's own descriptor
     own: int  # the listing's own descriptor: open while listing, closed again since
+    pid: int = 0  # the process listed (a forked child's table is its own)
 
     def numbers(self) -> set[int]:
         return {int(name) for name in self.names if name.isdigit()} - {self.own}
 
 
-# (pid, descriptor, whether it is the fd directory): held for the session, to list
-# through and to dup(). Per process: a forked child must not list its parent's.
-_HELD: list[tuple[int, int, bool]] = []
+# (pid, descriptor, whether it is the fd directory, whether its size counts the open
+# descriptors): held for the session, to list through, to dup() and to fstat(). Per
+# process: a forked child must not list its parent's.
+_HELD: list[tuple[int, int, bool, bool]] = []
 
 
-def _held_fd() -> tuple[int, bool]:
-    """A descriptor kept open for the session, and whether it is the fd directory itself."""
+def _counts_open(held: int) -> bool:
+    """Whether the fd directory's size is the number of open descriptors (Linux 6.2+;
+    0 before). Checked against a listing; a thread opening or closing one meanwhile can
+    only make it answer no, and then every snapshot lists."""
+    if FD_DIR != "/proc/self/fd":
+        return False
+    for _attempt in range(3):
+        size = os.fstat(held).st_size
+        listed = len(os.listdir(held)) - 1  # the listing's own descriptor
+        if size == listed and size == os.fstat(held).st_size:
+            return size > 0
+    return False
+
+
+def _held_fd() -> tuple[int, bool, bool]:
+    """A descriptor kept open for the session, whether it is the fd directory itself, and
+    whether its size counts the open descriptors."""
     pid = os.getpid()
     if not _HELD or _HELD[0][0] != pid:
         try:
-            _HELD[:] = [(pid, os.open(FD_DIR or ".", os.O_RDONLY | os.O_DIRECTORY), True)]
+            held = os.open(FD_DIR or ".", os.O_RDONLY | os.O_DIRECTORY)
         except OSError:  # a directory that can't be opened: list it by path
-            _HELD[:] = [(pid, os.open(os.devnull, os.O_RDONLY), False)]
-    return _HELD[0][1], _HELD[0][2]
+            _HELD[:] = [(pid, os.open(os.devnull, os.O_RDONLY), False, False)]
+        else:
+            _HELD[:] = [(pid, held, True, _counts_open(held))]
+    _pid, held, is_dir, counts = _HELD[0]
+    return held, is_dir, counts
 
 
-def fd_listing() -> FdListing | None:
-    """The open file descriptors, None if they can't be listed."""
+# The listing the last proof was for, the process and held descriptor it is valid in, the
+# listing's descriptors registered in a poll object (None: no proof possible) and how many
+# they are. One entry, replaced whole.
+_Proof = tuple[FdListing | None, int, int, "select.poll | None", int]
+_PROOF: list[_Proof] = [(None, 0, -1, None, -1)]
+_POLLNVAL = getattr(select, "POLLNVAL", 0)
+
+
+def _proof_for(since: FdListing) -> _Proof:
+    """Get ready to prove that the open descriptors are still exactly ``since``'s."""
+    held, _is_dir, counts = _held_fd()
+    pid = os.getpid()
+    poller = None
+    numbers = since.numbers()
+    if counts and since.pid == pid and hasattr(select, "poll"):
+        poller = select.poll()
+        for fd in numbers:
+            poller.register(fd, 0)  # no event asked: only POLLNVAL, POLLHUP, POLLERR
+    proof = _PROOF[0] = (since, pid, held, poller, len(numbers))
+    return proof
+
+
+def fd_listing(since: FdListing | None = None) -> FdListing | None:
+    """The open file descriptors, None if they can't be listed.
+
+    ``since``: an earlier listing (of this process), returned itself when the descriptors
+    are provably the same without listing them: as many are open (the fd directory's size)
+    and each of ``since``'s still is (``poll`` with a timeout of 0 marks a closed one
+    ``POLLNVAL``). A number closed and opened again in between lists the same either way.
+    """
     if FD_DIR is None:
         return None
-    held, is_dir = _held_fd()  # opened before the listing, so every listing has it
+    if since is not None:  # the common case: one Python call, two system calls
+        proof = _PROOF[0]
+        if proof[0] is not since or proof[1] != os.getpid():
+            proof = _proof_for(since)
+        _since, _pid, held, poller, count = proof
+        if poller is not None and os.fstat(held).st_size == count:
+            polled = poller.poll(0)
+            if not polled or not any(events & _POLLNVAL for _fd, events in polled):
+                return since
+    held, is_dir, _counts = _held_fd()  # opened before the listing, so every listing has it
     # Through the held directory when possible: no path lookup (the fastest listing).
     names = os.listdir(held if is_dir else FD_DIR)  # noqa: PTH208  # runs per test
     # The listing's own descriptor is in the list but already closed again. It was the
     # lowest free descriptor then, so it is the lowest free one now: find it.
     own = os.dup(held)  # dup() returns the lowest free descriptor, cheaply
     os.close(own)
-    return FdListing(names, own)
+    return FdListing(names, own, os.getpid())
 
 
 def describe_fd(fd: int) -> str | None:
@@ -161,15 +225,21 @@ def child_pids(threads: Iterable[threading.Thread] = ()) -> frozenset[bytes] | N
     """
     if not CHILDREN_SUPPORTED:
         return None
-    # Whether there is any child at all: one system call that changes nothing (WNOWAIT).
-    try:
-        os.waitid(os.P_ALL, 0, _PROBE)
-    except ChildProcessError:  # ECHILD: no child at all (the common case)
-        return _NO_CHILDREN
-    except OSError:  # can't tell: read them
-        pass
-    pids: set[bytes] = set()
     current = threading.get_native_id()
+    listed = threads if isinstance(threads, list) else list(threads)
+    seen_current, seen, others = _CHOSEN[0]
+    if seen_current != current or seen != listed:  # else the same threads: same choice
+        others = _threads_to_read(current, listed or threading.enumerate())
+    if others:
+        # Whether there is any child at all: one system call that changes nothing
+        # (WNOWAIT). Not needed when only the calling thread is read: it asks below.
+        try:
+            os.waitid(os.P_ALL, 0, _PROBE)
+        except ChildProcessError:  # ECHILD: no child at all
+            return _NO_CHILDREN
+        except OSError:  # can't tell: read them
+            pass
+    pids: set[bytes] = set()
     try:  # the calling thread's own children: it runs the tests, most often childless
         os.waitid(os.P_ALL, 0, _PROBE | _WNOTHREAD)
     except ChildProcessError:
@@ -178,8 +248,7 @@ def child_pids(threads: Iterable[threading.Thread] = ()) -> frozenset[bytes] | N
         _read_children(current, pids)
     else:
         _read_children(current, pids)
-    listed = threads if isinstance(threads, list) else list(threads)
-    for tid in _threads_to_read(current, listed or threading.enumerate()):
+    for tid in others:
         _read_children(tid, pids)
     return frozenset(pids) if pids else _NO_CHILDREN
 
@@ -223,9 +292,12 @@ class Snapshot:
     children: frozenset[bytes] | None = None
 
     @classmethod
-    def take(cls) -> Snapshot:
+    def take(cls, since: Snapshot | None = None) -> Snapshot:
+        """What is held now; ``since``: an earlier snapshot whose descriptor listing is
+        reused when provably unchanged (see :func:`fd_listing`)."""
         threads = threading.enumerate()
-        return cls(threads, fd_listing(), child_pids(threads))
+        fds = fd_listing(since.fds if since is not None else None)
+        return cls(threads, fds, child_pids(threads))
 
     def with_fresh_threads(self) -> Snapshot:
         """This snapshot's descriptors and children, with the threads of right now."""

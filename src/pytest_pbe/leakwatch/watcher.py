@@ -89,6 +89,12 @@ def _unshow(shown: _WarningFilter) -> None:
             return
 
 
+def _take_back(properties: list[tuple[str, object]], records: list[tuple[str, str]]) -> None:
+    """Remove exactly ``records`` (the same objects) from ``properties``."""
+    mine = {id(record) for record in records}
+    properties[:] = [entry for entry in properties if id(entry) not in mine]
+
+
 ShowWarning = Callable[[warnings.WarningMessage], object]
 Allocation = Callable[[object], tuple[str | None, str | None]]
 
@@ -96,7 +102,17 @@ Allocation = Callable[[object], tuple[str | None, str | None]]
 class _Watch:
     """The state of the one test being watched (cheap to make: most tests leak nothing)."""
 
-    __slots__ = ("allocation", "before", "leaks", "log", "nodeid", "origins", "passon", "reported")
+    __slots__ = (
+        "allocation",
+        "before",
+        "leaks",
+        "log",
+        "nodeid",
+        "origins",
+        "passon",
+        "reported",
+        "shipped",
+    )
 
     def __init__(
         self, nodeid: str, before: probes.Snapshot, passon: ShowWarning, allocation: Allocation
@@ -109,6 +125,9 @@ class _Watch:
         self.leaks: list[Leak] = []
         self.origins: dict[int, tuple[str | None, str | None]] = {}
         self.reported: probes.Resources | None = None  # already blamed through a fixture
+        # The records put in the item's user_properties for its teardown report (taken out
+        # again once the test's reports are made).
+        self.shipped: list[tuple[str, str]] = []
 
     def record(self, message: warnings.WarningMessage) -> None:
         """Installed as ``warnings._showwarnmsg_impl`` for the test: see, then pass on.
@@ -154,10 +173,12 @@ class _AsyncioHandler(logging.Handler):
 class LeakWatcher:
     """Registered as a pytest plugin by the ``leaks`` item (controller and xdist workers).
 
-    Per test it costs two cheap steps: at the start, the previous test's closing
-    snapshot (with the threads re-read) and a hook on the warnings pytest records; at
-    the teardown report, one new snapshot compared with the opening one. Findings are
-    worked out and records built only when something differs.
+    Per test it costs two hooks and two cheap steps: at the start (the protocol), the
+    previous test's closing snapshot (with the threads re-read) and a hook on the warnings
+    pytest records; at the end of the teardown, one new snapshot compared with the opening
+    one. Findings are worked out and records built only when something differs; they go
+    in the item's ``user_properties`` just before pytest makes the teardown report from
+    them (and come out again once the test is done, so the item keeps only its own).
     """
 
     def __init__(self, config: pytest.Config) -> None:
@@ -204,21 +225,29 @@ class LeakWatcher:
         finally:
             self.current = None
             _WARNINGS._showwarnmsg_impl = passon
+            if watch.shipped:
+                _take_back(item.user_properties, watch.shipped)
 
+    # One hook at the end of each test, not one at each of its three reports: the teardown
+    # report is made from ``item.user_properties`` right after the teardown hooks return
+    # (pytest's own unraisable and thread-exception collectors are plain trylast hooks:
+    # they have reported to the warnings by then). So the teardown's duration includes
+    # the closing snapshot (microseconds) and, for a test that left a thread running,
+    # the wait of up to THREAD_GRACE_SECONDS for it to end.
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        watch = self.current
-        if call.when == "teardown" and watch is not None and watch.nodeid == item.nodeid:
-            leaks = self._finish(watch)
-            if leaks:
-                report.user_properties.extend(leak.to_property() for leak in leaks)
-            self.watched += 1
-            if self._workeroutput is not None:
-                self._workeroutput[WATCHED_KEY] = self.watched
-        return report
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
+        try:
+            return (yield)
+        finally:
+            watch = self.current
+            if watch is not None and watch.nodeid == item.nodeid:
+                leaks = self._finish(watch)
+                if leaks:
+                    watch.shipped = [leak.to_property() for leak in leaks]
+                    item.user_properties.extend(watch.shipped)
+                self.watched += 1
+                if self._workeroutput is not None:
+                    self._workeroutput[WATCHED_KEY] = self.watched
 
     # --- fixtures wider than a test own what they create until their teardown ----------
     @pytest.hookimpl(wrapper=True)
@@ -227,11 +256,11 @@ class LeakWatcher:
     ) -> Generator[None, object, object]:
         if fixturedef.scope == "function" or self.current is None:
             return (yield)
-        before = probes.Snapshot.take()
+        before = probes.Snapshot.take(self.current.before)
         try:
             return (yield)
         finally:
-            created = probes.new_since(before, probes.Snapshot.take(), self._owned)
+            created = probes.new_since(before, probes.Snapshot.take(before), self._owned)
             if created:
                 self._owned.add(created)
                 owner = self.current.nodeid
@@ -255,7 +284,7 @@ class LeakWatcher:
         watch = self.current
         if watch is None:
             return
-        left = probes.Snapshot.take().held()
+        left = probes.Snapshot.take(watch.before).held()
         left.threads &= created.threads
         left.fds &= created.fds
         left.children &= created.children
@@ -290,7 +319,7 @@ class LeakWatcher:
 
     # --- judging one test ---------------------------------------------------------------
     def _finish(self, watch: _Watch) -> list[Leak]:
-        after = self._last = probes.Snapshot.take()
+        after = self._last = probes.Snapshot.take(watch.before)
         if not watch.log and not watch.leaks and after.same_as(watch.before):
             return []  # the common case: nothing to work out, nothing built
         leaks = list(watch.leaks)
