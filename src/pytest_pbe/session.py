@@ -36,24 +36,30 @@ class SessionFacts:
     finished: float | None = None
 
     def record(self, report: pytest.TestReport) -> None:
-        test = self.outcomes.get(report.nodeid)
+        # Runs for every report (three a test): each attribute read once, the outcome
+        # compared as the string it is (``report.failed`` is ``outcome == "failed"``).
+        nodeid = report.nodeid
+        test = self.outcomes.get(nodeid)
         if test is None:
-            test = self.outcomes[report.nodeid] = TestOutcome(report.nodeid)
-        test.duration += report.duration
-        test.location = (report.location[0], report.location[1])
-        test.user_properties.extend(report.user_properties)
-        if report.when == "call":
-            test.call_duration = report.duration
-        wasxfail = hasattr(report, "wasxfail")
-        if report.when == "call":
-            if wasxfail:
-                test.outcome = "xfailed" if report.skipped else "xpassed"
+            test = self.outcomes[nodeid] = TestOutcome(nodeid)
+        duration = report.duration
+        test.duration += duration
+        location = report.location
+        test.location = (location[0], location[1])
+        if report.user_properties:
+            test.user_properties.extend(report.user_properties)
+        when = report.when
+        outcome = report.outcome
+        if when == "call":
+            test.call_duration = duration
+            if hasattr(report, "wasxfail"):
+                test.outcome = "xfailed" if outcome == "skipped" else "xpassed"
             elif test.outcome != "error":
-                test.outcome = report.outcome
-        elif report.failed:
+                test.outcome = outcome
+        elif outcome == "failed":
             test.outcome = "error"  # a fixture broke in setup or teardown
-        elif report.skipped and report.when == "setup":
-            test.outcome = "xfailed" if wasxfail else "skipped"
+        elif outcome == "skipped" and when == "setup":
+            test.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
 
     def record_collection(self, report: pytest.CollectReport) -> None:
         if report.failed:
