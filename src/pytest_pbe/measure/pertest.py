@@ -59,6 +59,7 @@ class PerTestLines:
         self._received: dict[str, dict[int, set[str]]] = {}  # from pytest-xdist workers
         self.reason = ""  # why nothing could be recorded ('' when recording works)
         self._finished = False
+        self._checked: Any = None  # the collector found readable (asked again if it changes)
 
     @property
     def recording(self) -> bool:
@@ -76,13 +77,18 @@ class PerTestLines:
 
     def boundary(self, nodeid: str) -> None:
         """A test starts (``nodeid``) or the loop ends (''): file what ran since the last one."""
+        # Once per test: the common case (a collector already checked, no new file traced,
+        # nothing run in a watched file since the last boundary) makes no Python loop.
         if self._finished or self.reason:
             return
-        watched = self.files()
-        collector, why = _collector_of(self._cov)
-        if collector is None:
-            self.reason = why
-            return
+        watched = self._watched if self._watched is not None else self.files()
+        collector = getattr(self._cov, "_collector", None)
+        if collector is None or collector is not self._checked:
+            collector, why = _collector_of(self._cov)
+            if collector is None:
+                self.reason = why
+                return
+            self._checked = collector
         if watched:
             data = collector.data
             if len(data) != len(self._is_watched):  # a file was traced for the first time
@@ -93,7 +99,11 @@ class PerTestLines:
                         self._is_watched[name] = is_watched
                         if is_watched:
                             self._watched_names.append(name)
-            for name in self._watched_names:
+            names = self._watched_names
+            # Did any watched file run since? (In C: the live sets' truth, no loop here.)
+            if not any(map(data.get, names)):
+                names = []
+            for name in names:
                 live = data.get(name)
                 if not live:
                     continue
