@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 
 from pytest_pbe.errors import PbeError
+from pytest_pbe.leakwatch.probes import OWN_THREADS
 from pytest_pbe.measure.threads import untraced
 from pytest_pbe.once import OncePerKey
 
@@ -152,6 +153,7 @@ class VerifyContext:
             yield
             return
         reader = threading.Thread(target=self._read_working_tree, name="pbe-git-tree")
+        OWN_THREADS.add(reader)  # runs no project code: no tracer, no leak blamed on a test
         reader.start()
         try:
             yield

@@ -22,7 +22,7 @@ from pytest_pbe.config import BUILTIN_IDS, Settings
 from pytest_pbe.context import VerifyContext
 from pytest_pbe.errors import PbeError, ReportWriteError, first_line
 from pytest_pbe.leakwatch.probes import OWN_THREADS
-from pytest_pbe.measure.threads import untraced
+from pytest_pbe.measure.threads import hidden_from_every_tracer, hide_from_tracers, untraced
 from pytest_pbe.model import CheckResult, Report, RevisionInfo, Scope, Status
 from pytest_pbe.report import emit_terminal_extras, write_reports
 from pytest_pbe.report.terminal import write_checklist
@@ -153,6 +153,8 @@ class Verifier:
         #: Ctrl-C arrived after the tests, while the items were being judged.
         self.judging_interrupted = False
         self.starter: _Starters | None = None
+        self.starts_beside_collection = False
+        self._show_to_tracers: Callable[[], None] | None = None
 
     @classmethod
     def install(cls, config: pytest.Config) -> Verifier:
@@ -207,6 +209,8 @@ class Verifier:
         self._stop_measurements()
         if self.starter is not None:
             self.starter.release()
+        if self._show_to_tracers is not None:
+            self._show_to_tracers()
 
     def enabled(self) -> Iterator[Check]:
         return (c for c in self.checks if c.id in self.settings.checks)
@@ -248,6 +252,10 @@ class Verifier:
             else:
                 self._guard(check, lambda c=check: c.start(self.ctx))
         if background:
+            # Our threads get no tracer at all (see ``measure.threads``): only then may
+            # they run while collection imports the project.
+            self._show_to_tracers = hide_from_tracers(OWN_THREADS)
+            self.starts_beside_collection = hidden_from_every_tracer()
             self.starter = _Starters([self._start_of(check) for check in background])
 
     def _start_of(self, check: Check) -> Callable[[], None]:
@@ -260,14 +268,20 @@ class Verifier:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
-        # The background starts (each on its own thread, so their git work overlaps) end
-        # before collection, and what they launch (the tools' processes, the parsing child
-        # and its reader thread) exists before the first test, or the leaks item would
-        # blame that test. Not beside collection: a new thread is traced by coverage.py
-        # until its first line calls ``untraced``, and its first call into a file coverage
-        # has not seen yet can open coverage.py's sys.modules window (issue 2247) while
-        # collection imports the project (measured: 1 run in 6 of the monorepo test
-        # failed so, with a KeyError inside importlib for the service's package).
+        # The background starts (each on its own thread, so their git work overlaps) run
+        # beside collection only when no tracer can see their threads: coverage.py's
+        # tracer, on a thread's first call into a file it has not seen, can open its
+        # sys.modules window (coverage.py issue 2247) while collection imports the
+        # project (measured: 1 run in 6 of the monorepo test failed so, with a KeyError
+        # inside importlib, while a new thread was traced until its first line).
+        if self.starter is not None and not self.starts_beside_collection:
+            self.starter.wait_started(raise_errors=False)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        # They end before the first test: what they launch (the tools' processes, the
+        # parsing child and its reader thread) exists by then, or the leaks item would
+        # blame that test.
         if self.starter is not None:
             self.starter.wait_started(raise_errors=False)
 

@@ -24,9 +24,9 @@ class Check:
        (a coverage collector, a leak watcher registered as a pytest plugin).
     2. ``start`` in ``pytest_sessionstart``: start background work that needs the new
        code (tools run beside the tests). With ``start_in_background``, it runs on a
-       thread of its own, beside the other background starts (it must only touch the
-       context and its own state, and import nothing new: see
-       ``measure.threads.untraced``); collection begins once they have all returned, and
+       thread of its own, beside the other background starts and collection (it must
+       only touch the context and its own state, and import nothing new: see
+       ``measure.threads``); the first test waits until they have all returned, and
        processes it started die with pytest's death even if pytest is killed.
     3. ``evaluate`` after the test loop: return the verdict. Raise
        ``pytest_pbe.errors.PbeError`` (or anything) when it cannot judge: the runner

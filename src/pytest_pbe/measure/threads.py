@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Callable, Collection
+from types import FrameType
+from typing import Any
 
 
 def untraced() -> None:
@@ -14,11 +18,50 @@ def untraced() -> None:
     inside a window that drops modules imported meanwhile from ``sys.modules``; a thread of
     ours in that window can make a concurrent import of the project fail with a
     ``KeyError`` (coverage.py issue 2247). Until this first line runs, a new thread is
-    traced, and its first call into a file coverage.py has not seen yet can open that
-    window: so the background starts end before collection (engine). The converse holds
-    too: a thread of ours must not import a module for the first time while the traced
-    main thread may open the window (a new module can vanish the same way), so whatever
-    the background starts need is imported before they begin.
+    traced, and its first call can open that window: ``hide_from_tracers`` makes sure it
+    is never traced at all. The converse holds too: a thread of ours must not import a
+    module for the first time while the traced main thread may open the window (a new
+    module can vanish the same way), so whatever the background starts need is imported
+    before they begin.
     """
     sys.settrace(None)
     sys.setprofile(None)
+
+
+def hide_from_tracers(own: Collection[threading.Thread]) -> Callable[[], None]:
+    """The trace hook ``threading`` gives new threads skips ``own``; returns the undo.
+
+    coverage.py's hook (``threading.settrace``) installs its tracer at a new thread's
+    first call, before any line of ours runs: wrapped, a thread of ours gets no tracer,
+    not even for a moment, while every other thread gets coverage.py's as before.
+    """
+    hook = threading.gettrace()
+    if hook is None:
+        return lambda: None
+    forward: Any = hook  # called with what it is called with
+
+    def except_ours(frame: FrameType, event: str, arg: Any) -> Any:
+        if threading.current_thread() in own:
+            sys.settrace(None)
+            return None
+        return forward(frame, event, arg)
+
+    threading.settrace(except_ours)
+
+    def undo() -> None:
+        if threading.gettrace() is except_ours:  # coverage.py may have set its own since
+            threading.settrace(hook)
+
+    return undo
+
+
+def hidden_from_every_tracer() -> bool:
+    """Whether ``hide_from_tracers`` keeps every tracer out of our threads.
+
+    A ``sys.monitoring`` tool (coverage.py's sysmon core, Python 3.12+) sees every thread,
+    whatever the trace hooks say.
+    """
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is None:
+        return True
+    return all(monitoring.get_tool(tool) is None for tool in range(6))
