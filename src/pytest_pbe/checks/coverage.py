@@ -276,6 +276,9 @@ class CoverageCheck(Check):
     title = "New code is covered by tests"
     needs = frozenset({"coverage"})
     start_in_background = True  # git and the parsing child's launch, beside the others
+    # The parsing child computes the total's figures from the moment the session's data is
+    # first read (the tdd item reads it) while the other items are judged: read it last.
+    judged_last = True
 
     def start(self, ctx: VerifyContext) -> None:
         # coverage.py's parse of the changed files, then of the rest (for the total), in a

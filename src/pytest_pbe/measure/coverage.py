@@ -542,6 +542,8 @@ def _measured(
     analyzer = _Analyzer(
         cov, data, contexts=contexts, cli_source=cli_source, per_test=per_test, ahead=ahead
     )
+    if total is None:
+        analyzer.ask_ahead()  # the child computes the total's figures beside the judging
     measured = MeasuredCoverage(
         total_percent=total if total is not None else analyzer.total,
         has_contexts=contexts,
@@ -613,6 +615,7 @@ class _Analyzer:
         self._by_real: dict[str, str] | None = None
         # Each measured file's numbers, from the one analysis that judging or the total made.
         self._numbers: dict[str, Any] = {}
+        self._for_total: list[str] | None = None
         self._omit: Any = None
         self._include: Any = None
         self._source: list[str] | None = None
@@ -692,35 +695,85 @@ class _Analyzer:
             omitted=omitted,
         )
 
+    def _total_names(self) -> list[str]:
+        """The measured files the total counts (report include/omit), in the order asked.
+
+        The changed files go last: the items judge them in this process anyway.
+        """
+        if self._for_total is None:
+            from coverage.files import GlobMatcher, prep_patterns
+            from coverage.python import PythonFileReporter
+
+            config = self.cov.config
+            include = config.report_include
+            omit = config.report_omit
+            included = GlobMatcher(prep_patterns(include), "report_include") if include else None
+            omitted = GlobMatcher(prep_patterns(omit), "report_omit") if omit else None
+            names: list[str] = []
+            for name in sorted(self.names):
+                if included is not None or omitted is not None:
+                    filename = PythonFileReporter(name, self.cov).filename
+                    if (included is not None and not included.match(filename)) or (
+                        omitted is not None and omitted.match(filename)
+                    ):
+                        continue
+                names.append(name)
+            changed = self.ahead.changed_files() if self.ahead is not None else frozenset()
+            self._for_total = [n for n in names if n not in changed]
+            self._for_total += [n for n in names if n in changed]
+        return self._for_total
+
+    def _reported_by_coverage(self) -> bool:
+        """Whether only coverage.py's own ``report()`` sees the data as it would."""
+        config = self.cov.config
+        return bool(config.paths or config.plugins or config.report_contexts)
+
+    def ask_ahead(self) -> None:
+        """Have the parsing child compute the total's figures while the items are judged.
+
+        Each file's executed lines (arcs) are read from the data here, as coverage.py's
+        analysis reads them; the child answers coverage.py's ``Numbers`` for the files it
+        parsed and that are unchanged since. ``total`` analyses the rest here.
+        """
+        ahead = self.ahead
+        if ahead is None or self._reported_by_coverage() or self.cov.config.relative_files:
+            return
+        config = self.cov.config
+        data = self.data
+        has_arcs = data.has_arcs()
+        read = data.arcs if has_arcs else data.lines
+        ahead.ask_numbers(
+            {
+                "exclude": self._exclude,
+                "precision": int(config.precision),
+                "has_arcs": has_arcs,
+                "partial_list": list(config.partial_list),
+                "partial_always_list": list(config.partial_always_list),
+            },
+            ((name, read(name)) for name in self._total_names()),
+        )
+
     def total(self) -> float | None:
         """coverage.py's total percent, as ``coverage report`` computes it.
 
-        Each measured file is analysed once: the files judged already were, the others are
-        analysed here for their numbers only. Where coverage.py's report would see other
-        data or other files (``[paths]`` remapping, plugins' file reporters, report
-        contexts), its own ``report()`` computes it.
+        Each measured file is analysed once: the files judged already were, the parsing
+        child computed the figures of others (``ask_ahead``), and the rest are analysed here
+        for their numbers only, from the last backwards while the child works forwards.
+        Where coverage.py's report would see other data or other files (``[paths]``
+        remapping, plugins' file reporters, report contexts), its own ``report()`` computes
+        it.
         """
-        config = self.cov.config
-        if config.paths or config.plugins or config.report_contexts:
+        if self._reported_by_coverage():
             return _total(self.cov)
         from coverage.exceptions import NotPython
-        from coverage.files import GlobMatcher, prep_patterns
-        from coverage.python import PythonFileReporter
 
-        include = config.report_include
-        omit = config.report_omit
-        included = GlobMatcher(prep_patterns(include), "report_include") if include else None
-        omitted = GlobMatcher(prep_patterns(omit), "report_omit") if omit else None
+        config = self.cov.config
+        ahead = self.ahead
         numbers: list[Any] = []
-        # Backwards: the parsing child works forwards, so the two meet instead of racing.
-        for name in sorted(self.names, reverse=True):
-            if included is not None or omitted is not None:
-                filename = PythonFileReporter(name, self.cov).filename
-                if (included is not None and not included.match(filename)) or (
-                    omitted is not None and omitted.match(filename)
-                ):
-                    continue
+        for name in reversed(self._total_names()):
             found = self._numbers.get(name)
+            if found is None and ahead is not None:
+                found = ahead.numbers(name)
             if found is None:
                 try:
                     found = self._analysis(name)[0].numbers
@@ -734,8 +787,8 @@ class _Analyzer:
                         raise
                     continue
             numbers.append(found)
-        if self.ahead is not None:
-            self.ahead.stop()  # every measured file is analysed: its work is done
+        if ahead is not None:
+            ahead.stop()  # every measured file is analysed: its work is done
         if not numbers:
             return None
         return float(sum(numbers).pc_covered)

@@ -14,21 +14,30 @@ modification time) and the ``exclude`` setting is the same; anything else (not p
 a parse error, a dead child) is parsed in the pytest process as before, so the figures are
 coverage.py's own either way. The child is ours: the same interpreter, started by us, its
 output read from a pipe only we hold.
+
+After the tests the child also computes the total's figures, on the second core while the
+pytest process judges the other items: the pytest process sends each measured file's
+executed lines (or arcs) as coverage.py's ``CoverageData`` gives them (``ask_numbers``), and
+the child keeps its parsers, re-checks each file's size and modification time, and answers
+coverage.py's own ``Numbers`` of the file (``analysis_from_file_reporter`` on a
+``PythonFileReporter`` whose parser is the child's). Whatever it does not answer (not parsed,
+changed since, an error, a dead child) the pytest process analyses itself, as before.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import dataclasses
 import marshal  # only ever loads what our own child process wrote to our pipe
 import os
+import queue
 import struct
 import subprocess
 import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
 from pytest_pbe.measure.threads import untraced
@@ -37,6 +46,9 @@ from pytest_pbe.tools.process import dying_with_parent, tool_environment
 _FACTORIES: dict[Any, str] = {list: "list", set: "set", dict: "dict", int: "int"}
 _BY_NAME = {name: factory for factory, name in _FACTORIES.items()}
 _HEADER = struct.Struct("!I")  # each frame: its length, the file name, the marshalled state
+#: Frames of the child that are no file's parse (a path never holds a NUL character).
+_NUMBERS = "\0numbers"  # (coverage.py's version, [(name, Numbers' fields), ...])
+_ANSWERED = "\0answered"  # every answer of the child is sent
 
 
 def _stat_key(path: str) -> tuple[int, int] | None:
@@ -48,17 +60,30 @@ def _stat_key(path: str) -> tuple[int, int] | None:
 
 
 class ParsedAhead:
-    """The child's parses as they arrive; ``take`` one, or None to parse it yourself."""
+    """The child's parses as they arrive; ``take`` one, or None to parse it yourself.
+
+    After the tests, ``ask_numbers`` has the child compute the measured files' figures;
+    ``numbers`` gives one file's, or None to analyse it yourself.
+    """
 
     def __init__(self, files: Iterable[str], *, exclude: str, branch: bool, first: int = 0) -> None:
         self.exclude = exclude
         self.branch = branch
         self.first = first  # how many of ``files`` come first (the changed ones)
         self._frames: dict[str, bytes] = {}
+        self._numbers: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
         self._files = list(files)  # real paths: coverage.py names files that way
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
+        self._writer: threading.Thread | None = None
+        self._outbox: queue.SimpleQueue[bytes | None] | None = None
+        self._job_sent = threading.Event()  # the writer's messages go after the parse job
+        self._answered = threading.Event()
+
+    def changed_files(self) -> frozenset[str]:
+        """The files parsed first (the changed ones), as given."""
+        return frozenset(self._files[: self.first])
 
     def start(self) -> None:
         if not self._files:
@@ -71,16 +96,17 @@ class ParsedAhead:
             env=tool_environment(os.environ),
             bufsize=_BATCH_BYTES,  # a batch in one read: one wake-up of the reader each
         )
-        job = json.dumps(
-            {
-                "exclude": self.exclude,
-                "branch": self.branch,
-                "files": self._files,
-                "first": self.first,
-            }
-        )
+        job = {
+            "exclude": self.exclude,
+            "branch": self.branch,
+            "files": self._files,
+            "first": self.first,
+        }
         self._reader = threading.Thread(
-            target=self._talk, args=(self._proc, job.encode()), name="pbe-parse", daemon=True
+            target=self._talk,
+            args=(self._proc, _message("parse", job)),
+            name="pbe-parse",
+            daemon=True,
         )
         from pytest_pbe.leakwatch.probes import OWN_THREADS  # not in the lean parsing child
 
@@ -93,13 +119,33 @@ class ParsedAhead:
         stdin, stdout = proc.stdin, proc.stdout
         if stdin is None or stdout is None:  # pragma: no cover - both are pipes above
             return
-        with contextlib.suppress(OSError):
-            stdin.write(job)
-            stdin.close()
+        try:
+            with contextlib.suppress(OSError, ValueError):
+                stdin.write(job)
+                stdin.flush()
+        finally:
+            self._job_sent.set()
         with contextlib.suppress(OSError, ValueError):
             for path, frame in _frames(stdout):
-                with self._lock:
-                    self._frames[path] = frame
+                if path == _NUMBERS:
+                    self._receive(frame)
+                elif path == _ANSWERED:
+                    self._answered.set()
+                else:
+                    with self._lock:
+                        self._frames[path] = frame
+
+    def _receive(self, frame: bytes) -> None:
+        import coverage
+
+        try:
+            version, answers = marshal.loads(frame)  # noqa: S302  # nosec B302  # ours
+        except Exception:  # noqa: BLE001  # a bad frame: those files are analysed in-process
+            return
+        if version != coverage.__version__:  # another coverage.py's figures: never used
+            return
+        with self._lock:
+            self._numbers.update(answers)
 
     def take(self, path: str, exclude: str) -> Any:
         """coverage.py's parser of ``path`` if the child parsed this very content, else None."""
@@ -136,6 +182,74 @@ class ParsedAhead:
                 return None
         return parser
 
+    def ask_numbers(self, request: Mapping[str, Any], files: Iterable[tuple[str, Any]]) -> bool:
+        """Have the child compute coverage.py's ``Numbers`` of these measured files.
+
+        ``request``: ``exclude``, ``precision``, ``has_arcs``, ``partial_list`` and
+        ``partial_always_list`` as the data and coverage.py's configuration have them;
+        ``files``: each file's name in the data and its executed lines (arcs with
+        ``has_arcs``) as the data gives them, read here as the child is sent them. False
+        (nothing read) when there is no live child to ask.
+        """
+        proc = self._proc
+        if proc is None or self._outbox is not None or proc.poll() is not None:
+            return False
+        if request.get("exclude") != self.exclude or bool(request.get("has_arcs")) != self.branch:
+            return False
+        outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._outbox = outbox
+        self._writer = threading.Thread(
+            target=self._write, args=(proc, outbox), name="pbe-parse-ask", daemon=True
+        )
+        from pytest_pbe.leakwatch.probes import OWN_THREADS
+
+        OWN_THREADS.add(self._writer)
+        self._writer.start()
+        outbox.put(_message("numbers", dict(request)))
+        chunk: list[tuple[str, Any]] = []
+        for item in files:
+            chunk.append(item)
+            if len(chunk) == _CHUNK:
+                outbox.put(_message("files", chunk))
+                chunk = []
+        if chunk:
+            outbox.put(_message("files", chunk))
+        outbox.put(_message("end", None))
+        outbox.put(None)
+        return True
+
+    def _write(
+        self, proc: subprocess.Popen[bytes], outbox: queue.SimpleQueue[bytes | None]
+    ) -> None:
+        # In a thread: a busy child never holds up the pytest process.
+        untraced()
+        self._job_sent.wait()
+        stdin = proc.stdin
+        if stdin is None:  # pragma: no cover - a pipe above
+            return
+        with contextlib.suppress(OSError, ValueError):
+            for message in iter(outbox.get, None):
+                stdin.write(message)
+                stdin.flush()
+            stdin.close()
+
+    def numbers(self, name: str) -> Any:
+        """coverage.py's ``Numbers`` of the measured file ``name`` if the child computed them."""
+        with self._lock:
+            fields = self._numbers.pop(name, None)
+        if fields is None:
+            return None
+        from coverage.results import Numbers
+
+        try:
+            return Numbers(**fields)
+        except Exception:  # noqa: BLE001  # not this coverage.py's fields: analyse it here
+            return None
+
+    def answered(self) -> bool:
+        """True once the child has sent every answer it will send."""
+        return self._answered.is_set()
+
     def stop(self) -> None:
         proc = self._proc
         if proc is None:
@@ -145,13 +259,36 @@ class ParsedAhead:
             proc.kill()
         with contextlib.suppress(Exception):
             proc.wait(timeout=5)
-        if self._reader is not None:
-            self._reader.join(timeout=5)
+        if self._outbox is not None:
+            self._outbox.put(None)
+        for thread in (self._reader, self._writer):
+            if thread is not None:
+                thread.join(timeout=5)
         for pipe in (proc.stdin, proc.stdout):
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
-        self._frames.clear()
+        with self._lock:
+            self._frames.clear()
+            self._numbers.clear()
+
+
+def _message(kind: str, body: Any) -> bytes:
+    """One message to the child: its length, then ``(kind, body)`` marshalled."""
+    payload = marshal.dumps((kind, body))
+    return _HEADER.pack(len(payload)) + payload
+
+
+def _read_message(stream: IO[bytes]) -> tuple[str, Any] | None:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(head)
+    payload = stream.read(size)
+    if len(payload) < size:
+        return None
+    kind, body = marshal.loads(payload)  # noqa: S302  # nosec B302  # from our parent
+    return str(kind), body
 
 
 def _frames(stream: IO[bytes]) -> Iterable[tuple[str, bytes]]:
@@ -170,30 +307,82 @@ def _frames(stream: IO[bytes]) -> Iterable[tuple[str, bytes]]:
         yield os.fsdecode(name), frame
 
 
+def _frame(name: str, frame: bytes) -> bytes:
+    encoded = os.fsencode(name)
+    return _HEADER.pack(len(frame)) + _HEADER.pack(len(encoded)) + encoded + frame
+
+
 #: The child writes its frames in batches of about this size (or this often): each write
 #: wakes the pytest process's reader thread, which takes the GIL from the tests.
 _BATCH_BYTES = 1 << 20
 _BATCH_SECONDS = 0.25
+#: The pytest process sends the executed lines this many files at a time; the child
+#: answers at least this often (the pytest process is judging, not running tests, then).
+_CHUNK = 16
+_ANSWER_SECONDS = 0.005
+#: The child keeps its parsers (for the figures after the tests) up to this much source;
+#: past it, a file it is asked about is parsed again.
+_KEEP_BYTES = 32 << 20
 
 
-def _parse_all(job: dict[str, Any], out: IO[bytes]) -> None:
+class _Parsed:
+    """What the child parsed: its parsers (with the stat key they were parsed at)."""
+
+    def __init__(self, job: Mapping[str, Any]) -> None:
+        self.exclude = str(job["exclude"])
+        self.branch = bool(job["branch"])
+        self.listed = frozenset(job["files"])
+        self.kept: dict[str, tuple[tuple[int, int], Any]] = {}
+        self.failed: set[str] = set()
+        self.kept_bytes = 0
+
+    def keep(self, path: str, key: tuple[int, int], parser: Any) -> None:
+        size = len(parser.text or "")
+        if self.kept_bytes + size <= _KEEP_BYTES:
+            self.kept[path] = (key, parser)
+            self.kept_bytes += size
+
+    def parser_of(self, path: str) -> Any:
+        """The parser of this very content of ``path``, parsing it now if it was not kept."""
+        entry = self.kept.get(path)
+        if entry is None:
+            if path not in self.listed or path in self.failed:
+                return None  # not ours to parse, or it did not parse: the pytest process's
+            key = _stat_key(path)
+            if key is None:
+                return None
+            entry = (key, _parse(path, self.exclude, branch=self.branch))
+        key, parser = entry
+        return parser if _stat_key(path) == key else None  # changed since: not ours
+
+
+def _parse(path: str, exclude: str, *, branch: bool) -> Any:
     from coverage.parser import PythonParser
 
-    exclude = str(job["exclude"])
-    branch = bool(job["branch"])
+    parser = PythonParser(filename=path, exclude=exclude)
+    parser.parse_source()
+    if branch:
+        parser.arcs()  # ... which also lets go of the syntax tree
+        parser.exit_counts()
+    return parser
+
+
+def _parse_all(
+    job: dict[str, Any], out: IO[bytes], stop: Callable[[], bool] | None = None
+) -> _Parsed:
+    """Parse the job's files in order, sending each parse; until ``stop()`` says so."""
+    parsed = _Parsed(job)
     first = int(job.get("first", 0))  # the changed files: sent as soon as they are parsed
     pending = bytearray()
     sent_at = time.monotonic()
     for index, path in enumerate(job["files"], start=1):
+        if stop is not None and index > first and stop():
+            break  # the tests are over: the figures come first now
         key = _stat_key(path)
         parser: Any = None
         if key is not None:
             try:
-                parser = PythonParser(filename=path, exclude=exclude)
-                parser.parse_source()
-                if branch:
-                    parser.arcs()  # ... which also lets go of the syntax tree
-                    parser.exit_counts()
+                parser = _parse(path, parsed.exclude, branch=parsed.branch)
                 state = dict(vars(parser))
                 state["text"] = None  # the pytest process reads it back: half the bytes
                 state["_ast_root"] = None  # only arcs() reads it, done above when wanted
@@ -206,10 +395,12 @@ def _parse_all(job: dict[str, Any], out: IO[bytes]) -> None:
                 frame = marshal.dumps((path, key, state, defaults))
             except Exception:  # noqa: BLE001  # the pytest process parses it and says why
                 parser = None
-        if parser is None:
+        if parser is None or key is None:
+            parsed.failed.add(path)
             frame = marshal.dumps((path, key, None, {}))
-        name = os.fsencode(path)
-        pending += _HEADER.pack(len(frame)) + _HEADER.pack(len(name)) + name + frame
+        else:
+            parsed.keep(path, key, parser)
+        pending += _frame(path, frame)
         now = time.monotonic()
         if index == first or len(pending) >= _BATCH_BYTES or now - sent_at >= _BATCH_SECONDS:
             out.write(pending)
@@ -219,14 +410,140 @@ def _parse_all(job: dict[str, Any], out: IO[bytes]) -> None:
     if pending:
         out.write(pending)
         out.flush()
+    return parsed
+
+
+class _Executed:
+    """The data shim: what coverage.py's ``CoverageData`` gave the pytest process for a file."""
+
+    def __init__(self, has_arcs: bool) -> None:
+        self._has_arcs = has_arcs
+        self.executed: Any = None  # lines, or arcs with ``has_arcs``; None: not in the data
+
+    def has_arcs(self) -> bool:
+        return self._has_arcs
+
+    def lines(self, filename: str) -> Any:
+        if not self._has_arcs or self.executed is None:
+            return self.executed
+        # CoverageData.lines() with arcs: every line an arc starts or ends at.
+        return list({n for arc in self.executed for n in arc if n > 0})
+
+    def arcs(self, filename: str) -> Any:
+        return self.executed if self._has_arcs else None
+
+
+class _Config:
+    """The parts of coverage.py's configuration a ``PythonFileReporter`` reads here."""
+
+    relative_files = False  # the pytest process asks about absolute file names only
+
+    def __init__(self, request: Mapping[str, Any]) -> None:
+        self.partial_list = list(request["partial_list"])
+        self.partial_always_list = list(request["partial_always_list"])
+
+
+class _Coverage:
+    def __init__(self, config: _Config) -> None:
+        self.config = config
+
+
+def _answer(parsed: _Parsed, inbox: queue.Queue[tuple[str, Any] | None], out: IO[bytes]) -> None:
+    """Answer the pytest process's request with each file's ``Numbers`` fields."""
+    message = inbox.get()
+    if message is None or message[0] != "numbers":
+        return
+    request = message[1]
+    import coverage
+    import coverage.results
+
+    if not hasattr(coverage.results, "analysis_from_file_reporter"):
+        # An older coverage.py: the pytest process analyses every file.
+        out.write(_frame(_ANSWERED, b""))
+        out.flush()
+        return
+    usable = request.get("exclude") == parsed.exclude and bool(request["has_arcs"]) == parsed.branch
+    shim = _Coverage(_Config(request))
+    data = _Executed(bool(request["has_arcs"]))
+    precision = int(request["precision"])
+    pending: list[tuple[str, dict[str, int]]] = []
+    sent_at = time.monotonic()
+
+    def send() -> None:
+        nonlocal sent_at
+        if pending:
+            out.write(_frame(_NUMBERS, marshal.dumps((coverage.__version__, pending))))
+            out.flush()
+            pending.clear()
+        sent_at = time.monotonic()
+
+    while True:
+        if inbox.empty():
+            send()  # before waiting for more: the pytest process may be waiting for these
+        message = inbox.get()
+        if message is None or message[0] != "files":
+            break
+        for name, executed in message[1] if usable else ():
+            data.executed = executed
+            fields = _numbers_of(name, parsed, shim, data, precision)
+            if fields is not None:
+                pending.append((name, fields))
+                if time.monotonic() - sent_at >= _ANSWER_SECONDS:
+                    send()
+    send()
+    out.write(_frame(_ANSWERED, b""))
+    out.flush()
+
+
+def _numbers_of(
+    name: str, parsed: _Parsed, shim: _Coverage, data: _Executed, precision: int
+) -> dict[str, int] | None:
+    """coverage.py's ``Numbers`` fields of one measured file, or None to leave it."""
+    from coverage.python import PythonFileReporter
+    from coverage.results import analysis_from_file_reporter
+
+    try:
+        reporter = PythonFileReporter(name, shim)  # type: ignore[arg-type]
+        parser = parsed.parser_of(reporter.filename)
+        if parser is None:
+            return None
+        reporter._parser = parser  # the child's parse of this very content
+        numbers = analysis_from_file_reporter(
+            data,  # type: ignore[arg-type]
+            precision,
+            reporter,
+            name,
+        ).numbers
+    except Exception:  # noqa: BLE001  # the pytest process analyses it and says why
+        return None
+    return {f.name: getattr(numbers, f.name) for f in dataclasses.fields(numbers)}
+
+
+def _inbox(stream: IO[bytes]) -> queue.Queue[tuple[str, Any] | None]:
+    """The parent's further messages, read in a thread as they come (None: no more)."""
+    inbox: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+
+    def read() -> None:
+        with contextlib.suppress(Exception):  # a broken pipe: the same as its end
+            while (message := _read_message(stream)) is not None:
+                inbox.put(message)
+        inbox.put(None)
+
+    threading.Thread(target=read, name="pbe-parse-inbox", daemon=True).start()
+    return inbox
 
 
 def main() -> int:
     with contextlib.suppress(OSError, AttributeError):
         os.nice(19)  # the tests come first (the launcher did this already on Linux)
-    job = json.loads(sys.stdin.buffer.read())
+    stdin = sys.stdin.buffer
+    message = _read_message(stdin)
+    if message is None or message[0] != "parse":
+        return 0
+    inbox = _inbox(stdin)
     with contextlib.suppress(BrokenPipeError):
-        _parse_all(job, sys.stdout.buffer)
+        parsed = _parse_all(message[1], sys.stdout.buffer, stop=lambda: not inbox.empty())
+        _answer(parsed, inbox, sys.stdout.buffer)
     return 0
 
 
