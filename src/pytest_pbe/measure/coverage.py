@@ -616,6 +616,7 @@ class _Analyzer:
         # Each measured file's numbers, from the one analysis that judging or the total made.
         self._numbers: dict[str, Any] = {}
         self._for_total: list[str] | None = None
+        self._asked = 0
         self._omit: Any = None
         self._include: Any = None
         self._source: list[str] | None = None
@@ -696,9 +697,10 @@ class _Analyzer:
         )
 
     def _total_names(self) -> list[str]:
-        """The measured files the total counts (report include/omit), in the order asked.
+        """The measured files the total counts (report include/omit), the changed ones last.
 
-        The changed files go last: the items judge them in this process anyway.
+        The items judge the changed files in this process anyway: the child is not asked
+        about them (``_asked`` is how many come first, the ones it is asked about).
         """
         if self._for_total is None:
             from coverage.files import GlobMatcher, prep_patterns
@@ -720,6 +722,7 @@ class _Analyzer:
                 names.append(name)
             changed = self.ahead.changed_files() if self.ahead is not None else frozenset()
             self._for_total = [n for n in names if n not in changed]
+            self._asked = len(self._for_total)
             self._for_total += [n for n in names if n in changed]
         return self._for_total
 
@@ -750,7 +753,7 @@ class _Analyzer:
                 "partial_list": list(config.partial_list),
                 "partial_always_list": list(config.partial_always_list),
             },
-            ((name, read(name)) for name in self._total_names()),
+            ((name, read(name)) for name in self._total_names()[: self._asked]),
         )
 
     def total(self) -> float | None:

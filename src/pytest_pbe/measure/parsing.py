@@ -207,15 +207,17 @@ class ParsedAhead:
         self._writer.start()
         outbox.put(_message("numbers", dict(request)))
         chunk: list[tuple[str, Any]] = []
-        for item in files:
-            chunk.append(item)
-            if len(chunk) == _CHUNK:
+        try:
+            for item in files:
+                chunk.append(item)
+                if len(chunk) == _CHUNK:
+                    outbox.put(_message("files", chunk))
+                    chunk = []
+            if chunk:
                 outbox.put(_message("files", chunk))
-                chunk = []
-        if chunk:
-            outbox.put(_message("files", chunk))
-        outbox.put(_message("end", None))
-        outbox.put(None)
+        finally:  # the child answers what it was sent, and ends
+            outbox.put(_message("end", None))
+            outbox.put(None)
         return True
 
     def _write(
