@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
@@ -92,10 +93,11 @@ class PerTestLines:
         if watched:
             data = collector.data
             if len(data) != len(self._is_watched):  # a file was traced for the first time
+                real_dirs: dict[str, str] = {}
                 for name in data.copy():
                     if name not in self._is_watched:
                         # The tracer's names are real paths; ours are as git lists them.
-                        is_watched = name in watched or os.path.realpath(name) in watched
+                        is_watched = name in watched or real_path(name, real_dirs) in watched
                         self._is_watched[name] = is_watched
                         if is_watched:
                             self._watched_names.append(name)
@@ -167,6 +169,28 @@ class PerTestLines:
             into = self._received.setdefault(name, {})
             for line, ids in lines.items():
                 into.setdefault(int(line), set()).update(ids)
+
+
+def real_path(name: str, real_dirs: dict[str, str]) -> str:
+    """``os.path.realpath(name)``, with each directory resolved once in ``real_dirs``.
+
+    The first boundary meets every file imported so far (a hundred or more), and
+    ``realpath`` looks up each component of each: here a directory is resolved once, and
+    a file only checked for being a link itself (then resolved in full).
+    """
+    head, tail = os.path.split(name)
+    if not os.path.isabs(name) or tail in ("", ".", ".."):  # noqa: PTH117  # str in, str out
+        return os.path.realpath(name)
+    real_head = real_dirs.get(head)
+    if real_head is None:
+        real_head = real_dirs[head] = os.path.realpath(head)
+    joined = os.path.join(real_head, tail)  # noqa: PTH118  # as realpath joins
+    try:
+        if stat.S_ISLNK(os.lstat(joined).st_mode):
+            return os.path.realpath(name)
+    except OSError:  # missing: realpath keeps such a name as it is
+        pass
+    return joined
 
 
 def _lines(entries: Iterable[Any], *, branch: bool, packed: bool) -> set[int]:
