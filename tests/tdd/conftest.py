@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +86,36 @@ DISCOUNT_TEST = (
 def code() -> dict[str, str]:
     """Reusable file contents."""
     return {"discount": DISCOUNT, "discount_test": DISCOUNT_TEST}
+
+
+@pytest.fixture
+def git_subcommands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[str]]:
+    """A ``git`` first on PATH that notes each call, then runs the real one.
+
+    Returns the subcommands of our runner's calls so far (those that pass
+    ``core.hooksPath=/dev/null``; a test's own git calls are left out): ``["log"]``.
+    """
+    real = shutil.which("git")
+    assert real is not None, "git is needed for these tests"
+    notes = tmp_path / "git-notes"
+    (tmp_path / "git-bin").mkdir()
+    wrapper = tmp_path / "git-bin" / "git"
+    wrapper.write_text(
+        f"#!/bin/sh\n{{ printf '%s\\0' \"$@\"; echo; }} >> '{notes}'\nexec '{real}' \"$@\"\n"
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+
+    def subcommands() -> list[str]:
+        found: list[str] = []
+        lines = notes.read_text().splitlines() if notes.exists() else []
+        for args in (line.split("\0")[:-1] for line in lines):
+            if "core.hooksPath=/dev/null" not in args:
+                continue
+            i = 0
+            while i < len(args) and args[i] in ("-c", "-C"):
+                i += 2
+            found.append(args[i] if i < len(args) else "")
+        return found
+
+    return subcommands

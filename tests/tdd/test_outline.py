@@ -132,8 +132,22 @@ def reference(text: bytes) -> tuple[Outline, Symbols]:
         elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
             targets = [stmt.target]
         names.update(t.id for t in targets if isinstance(t, ast.Name))
+    handlers = tuple(
+        sorted(
+            (
+                node.lineno,
+                node.end_lineno or node.lineno,
+                node.body[0].lineno,
+                "except" if node.type is None else f"except {ast.unparse(node.type)}",
+            )
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ExceptHandler)
+        )
+    )
     return (
-        Outline(True, tuple(units), frozenset(lines), frozenset(names), line_count),
+        Outline(
+            True, tuple(units), frozenset(lines), frozenset(names), line_count, handlers=handlers
+        ),
         Symbols(frozenset(imports), frozenset(mentioned), mentions),
     )
 
@@ -293,6 +307,43 @@ if x:
 else:
     y = 1
 """,
+    "handlers_everywhere": b"""
+class Guard:
+    def run(self):
+        for item in self.items:
+            with self.lock:
+                try:
+                    item()
+                except: raise
+                except (errors.Timeout, OSError) as exc:
+                    try:
+                        self.undo()
+                    except errors.Undo[int] if strict else Exception:
+                        pass
+                    finally:
+                        log(exc)
+        while True:
+            try:
+                break
+            except  KeyError :
+                continue
+
+
+def outer():
+    def inner():
+        try:
+            pass
+        except lambda: ValueError:
+            pass
+    match inner():
+        case None:
+            try:
+                x = 1
+            except* ( ValueError ,
+                      TypeError ):
+                # a comment first
+                y = 2
+""",
     "redefined": b"""
 def f():
     return 1
@@ -358,6 +409,7 @@ def assert_same(text: bytes) -> None:
     old, symbols = reference(text)
     for name in ("parsed", "units", "executable", "names", "line_count"):
         assert getattr(new, name) == getattr(old, name), name
+    assert tuple(sorted(new.handlers)) == old.handlers  # what the errors item judges
     for name in ("imports", "mentioned", "mentions"):
         assert getattr(new, name) == getattr(symbols, name), name
     assert new.test_functions() == ref_test_functions(old.units)
@@ -390,6 +442,15 @@ def test_the_tricky_sources_cover_what_they_claim() -> None:
     assert deco.unit_of(12) == "cached"  # the first line of a multi-line decorator
     assert deco.find("Box.Inner.Deeper.method.local") is not None
     assert not outline(TRICKY["syntax_error"]).parsed
+    guarded = outline(TRICKY["handlers_everywhere"])
+    assert sorted(guarded.handlers) == [
+        (8, 8, 8, "except"),
+        (9, 15, 10, "except (errors.Timeout, OSError)"),
+        (12, 13, 13, "except errors.Undo[int] if strict else Exception"),
+        (19, 20, 20, "except KeyError"),
+        (27, 28, 28, "except lambda: ValueError"),
+        (33, 36, 36, "except (ValueError, TypeError)"),
+    ]
 
 
 def _python_files() -> list[Path]:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import gc
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_pbe.checks.tdd import judge_range, line_ranges
 from pytest_pbe.errors import PbeError
 from pytest_pbe.git import BaseRevision, Classifier, Repository, history
 from pytest_pbe.measure.coverage import MeasuredCoverage
-from pytest_pbe.tdd.gitread import read_blobs
+from pytest_pbe.tdd.gitread import raw_log, read_blobs
+from pytest_pbe.tdd.judging import judge_range, line_ranges
 from pytest_pbe.tdd.mapping import node_to_ref
 from pytest_pbe.tdd.replay import ReplayJob, classify_red
 from pytest_pbe.tdd.source import MODULE, outline
@@ -151,6 +152,54 @@ def test_blobs_at_head_come_from_the_worktree_only_when_identical(repo: Path) ->
         (head + "~1", "same.py"): None,
     }
     assert sorted(read) == ["dirty.py", "same.py"]
+
+
+def test_blobs_unchanged_since_their_commit_come_from_disk_by_the_raw_logs_blob_ids(
+    repo: Path, git_subcommands: Callable[[], list[str]]
+) -> None:
+    # The raw log names the blob each commit left at each path: every file still on disk
+    # as a commit left it is read from there, whatever the commit; git reads only the rest.
+    def commit(message: str, **files: bytes) -> str:
+        for name, content in files.items():
+            (repo / f"{name}.py").write_bytes(content)
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+        subprocess.run(["git", "commit", "-qm", message], cwd=repo, check=True)
+        return _sha(repo, "HEAD")
+
+    base = _sha(repo, "HEAD")
+    first = commit("first", a=b"a = 1\n", b=b"b = 1\n")
+    second = commit("second", b=b"b = 2\n")
+    third = commit("third", c=b"c = 1\n")
+    (repo / "c.py").write_bytes(b"c = 2\n")  # uncommitted: the third commit's c.py is not on disk
+    repository = Repository.discover(repo)
+    raw = raw_log(repository, base, third)
+    assert git_subcommands() == ["rev-parse", "log"]
+    read: list[str] = []
+
+    def disk(rel: str) -> bytes | None:
+        read.append(rel)
+        return (repo / rel).read_bytes()
+
+    keys = [(first, "a.py"), (first, "b.py"), (second, "b.py"), (third, "c.py")]
+    blobs = read_blobs(repository, keys, head=third, disk=disk, known=raw.blob_ids)
+    assert blobs == {
+        (first, "a.py"): b"a = 1\n",  # from disk
+        (first, "b.py"): b"b = 1\n",  # from git: changed by the second commit
+        (second, "b.py"): b"b = 2\n",  # from disk
+        (third, "c.py"): b"c = 1\n",  # from git: changed since, in the working tree
+    }
+    assert sorted(read) == ["a.py", "b.py", "c.py"]  # each file read once
+    assert git_subcommands() == ["rev-parse", "log", "cat-file"]  # one batch, no ls-tree
+    (repo / "c.py").write_bytes(b"c = 1\n")
+    again = read_blobs(repository, keys[2:], head=third, disk=disk, known=raw.blob_ids)
+    assert again == {(second, "b.py"): b"b = 2\n", (third, "c.py"): b"c = 1\n"}
+    assert git_subcommands() == ["rev-parse", "log", "cat-file"]  # no git at all this time
+
+
+def _sha(repo: Path, rev: str) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", rev], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def test_judging_pauses_the_cyclic_garbage_collector_and_puts_it_back(story: Any) -> None:

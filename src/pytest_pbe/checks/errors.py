@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 
 from pytest_pbe.errors import PbeError, first_line
 from pytest_pbe.model import CheckResult, Finding, Status
-from pytest_pbe.tools.handlers import Handler, never_entered, new_handlers
 from pytest_pbe.tools.item import ToolCheck, plural, to_finding
 from pytest_pbe.tools.runs import ToolRuns
 
 if TYPE_CHECKING:
     from pytest_pbe.context import VerifyContext
+    from pytest_pbe.tools.handlers import Handler
 
 UNEXERCISED = "unexercised-handler"
 
@@ -50,6 +50,9 @@ class ErrorsCheck(ToolCheck):
     run_names = ("ruff-errors",)
 
     def evaluate(self, ctx: VerifyContext) -> CheckResult:
+        from pytest_pbe.tdd.source import WORKTREE_OUTLINES
+        from pytest_pbe.tools.handlers import never_entered, new_handlers
+
         runs = ToolRuns.of(ctx)
         reason = runs.skip_reason("ruff-errors")
         if reason is not None:
@@ -57,7 +60,8 @@ class ErrorsCheck(ToolCheck):
         new, old = runs.new_code.split(runs.collect("ruff-errors"))
         findings = [to_finding(i) for i in new]
         metrics = self.metrics(runs, "ruff-errors", new=new, old=old)
-        handlers = new_handlers(runs.new_code)
+        # The tdd item, judged before, parsed the same files: their outlines are reused.
+        handlers = new_handlers(runs.new_code, ctx.stash.get(WORKTREE_OUTLINES, None))
         metrics["new_handlers"] = len(handlers)
         parts = [f"{plural(len(new), 'error-handling finding')} {self.where(ctx)}"]
 

@@ -1,105 +1,36 @@
 """The `tdd` item: test-before-code ordering from git history, and a red-green replay.
 
 See ``pytest_pbe.tdd.verdicts`` for what history can and cannot prove, and
-``pytest_pbe.tdd.replay`` for the proof that ``--pbe-tdd=replay`` adds.
+``pytest_pbe.tdd.replay`` for the proof that ``--pbe-tdd=replay`` adds. The judging itself
+(``pytest_pbe.tdd.judging``) is imported when the item is judged, after the tests.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
-import os
-import posixpath
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_pbe.checks.base import Check
-from pytest_pbe.errors import PbeError, first_line
-from pytest_pbe.git.classify import path_selected
-from pytest_pbe.model import CheckResult, Finding, MetricValue, Severity, Status
-from pytest_pbe.tdd.gitread import RawLog, changed_paths, listed_files, raw_log, read_blobs
-from pytest_pbe.tdd.mapping import COVERAGE, DESCRIBE, NAMES, CoverageMap, NamingMap, TestMap
-from pytest_pbe.tdd.replay import (
-    FAILED,
-    UNVERIFIED,
-    VERIFIED,
-    Replayer,
-    ReplayJob,
-    ReplayOutcome,
-    node_id,
-)
-from pytest_pbe.tdd.source import Outline, Outlines, module_names, outline
-from pytest_pbe.tdd.verdicts import (
-    EXEMPT,
-    PAIRED,
-    TEST_AFTER,
-    TEST_FIRST,
-    UNTESTED,
-    VERDICTS,
-    CommitVerdict,
-    Inputs,
-    UnitVerdict,
-    blob_keys,
-    judge,
-    violations_in,
-)
+from pytest_pbe.errors import PbeError
 
 if TYPE_CHECKING:
+    import pytest
+
+    from pytest_pbe.config import Settings
     from pytest_pbe.context import VerifyContext
-    from pytest_pbe.git import BaseRevision, Classifier, Commit, Repository
-    from pytest_pbe.measure.coverage import MeasuredCoverage
+    from pytest_pbe.git import Commit
+    from pytest_pbe.model import CheckResult
+
+# Moved to ``pytest_pbe.tdd.judging``; still importable from here.
+_JUDGING = frozenset({"Judgement", "judge_range", "line_ranges", "replay_job", "replay_verdicts"})
 
 
-def line_ranges(lines: Iterable[int]) -> str:
-    """``{1, 2, 3, 7}`` -> ``"1-3, 7"``."""
-    out: list[str] = []
-    ordered = sorted(lines)
-    start = prev = ordered[0] if ordered else 0
-    for line in ordered[1:]:
-        if line != prev + 1:
-            out.append(f"{start}-{prev}" if start != prev else str(start))
-            start = line
-        prev = line
-    if ordered:
-        out.append(f"{start}-{prev}" if start != prev else str(start))
-    return ", ".join(out)
+def __getattr__(name: str) -> Any:  # whatever the judging module defines
+    if name in _JUDGING:
+        from pytest_pbe.tdd import judging
 
-
-def _short(commit: Commit | None) -> str:
-    if commit is None or commit.sha is None:
-        return "uncommitted"
-    return commit.sha[:7]
-
-
-def _where(commit: Commit) -> str:
-    if commit.sha is None:
-        return "in the uncommitted work"
-    return f"in {commit.sha[:7]} {commit.subject!r}"
-
-
-class _Worktree:
-    """The working tree as the session ran it: contents and outlines, cached."""
-
-    def __init__(self, root: Path, outlines: Callable[[bytes], Outline] = outline) -> None:
-        self.root = root
-        self.outlines = outlines
-        self._data: dict[str, bytes | None] = {}
-
-    def read(self, rel: str) -> bytes | None:
-        if rel not in self._data:
-            path = os.path.join(self.root, rel)  # noqa: PTH118  # thousands of files: no Path
-            try:
-                with open(path, "rb") as file:  # noqa: PTH123
-                    self._data[rel] = file.read()
-            except OSError:
-                self._data[rel] = None
-        return self._data[rel]
-
-    def outline(self, rel: str) -> Outline | None:
-        data = self.read(rel)
-        return self.outlines(data) if data is not None and rel.endswith(".py") else None
+        return getattr(judging, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class TddCheck(Check):
@@ -107,6 +38,12 @@ class TddCheck(Check):
     title = "Tests were written first"
     needs = frozenset({"coverage"})
     start_in_background = True
+
+    def configure(self, config: pytest.Config, settings: Settings) -> None:
+        if settings.tdd != "off":
+            # ``start`` runs on a thread of its own, which must import nothing: what it
+            # asks the context for (history, the range's files) is imported here.
+            import pytest_pbe.git  # noqa: F401
 
     def start(self, ctx: VerifyContext) -> None:
         # The range's history (a git log) and its files, which the per-test line recorder
@@ -121,6 +58,8 @@ class TddCheck(Check):
         mode = settings.tdd
         if mode == "off":
             return self.skipped("switched off: pbe_tdd = off")
+        from pytest_pbe.git.classify import path_selected
+
         commits = ctx.history()
         exclude = settings.tdd_exclude
 
@@ -140,8 +79,11 @@ class TddCheck(Check):
         return self._judge(ctx, commits, mode, len(real))  # judge_range pauses the collector
 
     def _judge(
-        self, ctx: VerifyContext, commits: Sequence[Commit], mode: str, real_commits: int
+        self, ctx: VerifyContext, commits: list[Commit], mode: str, real_commits: int
     ) -> CheckResult:
+        from pytest_pbe.tdd.judging import judge_range, replay_verdicts, tdd_result
+        from pytest_pbe.tdd.source import WORKTREE_OUTLINES
+
         repo = ctx.repository()
         judged = judge_range(
             repo,
@@ -153,382 +95,11 @@ class TddCheck(Check):
             coverage=ctx.coverage,
             working_files=ctx.working_files(),
         )
+        ctx.stash[WORKTREE_OUTLINES] = judged.tree.parsed()  # for the errors item
         if mode == "replay":
             replay_verdicts(
                 repo, judged, ctx.classifier().classify, timeout=ctx.settings.replay_timeout
             )
-        return self._result(judged.verdicts, mode, judged.test_map, judged.why_names, real_commits)
-
-    # --- the result ------------------------------------------------------------------------
-    def _result(
-        self,
-        verdicts: list[CommitVerdict],
-        mode: str,
-        test_map: TestMap,
-        why_names: str,
-        real_commits: int,
-    ) -> CheckResult:
-        bad = violations_in(mode)
-        counts = dict.fromkeys(VERDICTS, 0)
-        findings: list[Finding] = []
-        replay_counts: dict[str, int] = {VERIFIED: 0, FAILED: 0, UNVERIFIED: 0}
-        used: set[str] = set()
-        for verdict in verdicts:
-            counts[verdict.verdict] += 1
-            used |= {u.mapping for u in verdict.units if u.verdict != EXEMPT}
-            if verdict.verdict in bad:
-                findings.extend(_violation_findings(verdict, verdicts, mode))
-            outcome = verdict.replay
-            if isinstance(outcome, ReplayOutcome):
-                replay_counts[outcome.status] += 1
-                if outcome.status != VERIFIED:
-                    findings.append(_replay_finding(verdict, outcome))
-        waived = sum(1 for v in verdicts if v.waiver is not None)
-        violations = sum(counts[v] for v in bad) + replay_counts[FAILED]
-        if used == {COVERAGE}:
-            mapping = COVERAGE
-        elif used == {NAMES}:
-            mapping = NAMES
-        elif used:
-            mapping = "mixed"
-        else:
-            mapping = test_map.name
-        metrics: dict[str, MetricValue] = {
-            "commits": len(verdicts),
-            "violations": violations,
-            **{v.replace("-", "_"): counts[v] for v in VERDICTS},
-            "waived": waived,
-            "mode": mode,
-            "mapping": mapping,
-        }
-        if mode == "replay":
-            metrics.update(
-                replay_verified=replay_counts[VERIFIED],
-                replay_failed=replay_counts[FAILED],
-                unverified=replay_counts[UNVERIFIED],
-            )
-        parts = [f"{counts[v]} {v}" for v in VERDICTS if counts[v]]
-        if waived:
-            parts.append(f"{waived} waived (PBE-Waive)")
-        if mode == "replay" and any(replay_counts.values()):
-            parts.append(
-                f"replay: {replay_counts[VERIFIED]} verified, {replay_counts[FAILED]} failed, "
-                f"{replay_counts[UNVERIFIED]} unverified"
-            )
-        notes = [f"mapping: {_mapping_note(mapping, why_names)}"]
-        if real_commits == 1 and any(v.verdict != EXEMPT for v in verdicts):
-            notes.append("a single commit (squashed?) can only show pairing, not test-first order")
-        counted = f"{len(verdicts)} commit{'s' if len(verdicts) != 1 else ''}"
-        summary = f"{counted}: {', '.join(parts)} ({'; '.join(notes)})"
-        details = [_timeline_line(v) for v in verdicts]
-        if violations:
-            status = Status.FAILED
-            summary = f"{violations} violation{'s' if violations != 1 else ''} in {summary}"
-        elif replay_counts[UNVERIFIED]:
-            status = Status.ERROR
-            summary = (
-                f"{replay_counts[UNVERIFIED]} commit(s) could not be verified by replay "
-                f"(unverified, not passed) in {summary}"
-            )
-        else:
-            status = Status.PASSED
-        return self.result(status, summary, metrics=metrics, findings=findings, details=details)
-
-
-@dataclass
-class Judgement:
-    """The verdicts of a range and what was read to reach them."""
-
-    verdicts: list[CommitVerdict]
-    test_map: TestMap
-    why_names: str
-    blobs: Mapping[tuple[str, str], bytes | None]
-    tree: _Worktree
-    rootdir_rel: str
-
-
-def judge_range(
-    repo: Repository,
-    base: BaseRevision,
-    commits: Sequence[Commit],
-    classifier: Classifier,
-    *,
-    rootdir: Path,
-    exclude: Sequence[str] = (),
-    coverage: Callable[[], MeasuredCoverage] | None = None,
-    working_files: Sequence[str] | None = None,
-) -> Judgement:
-    """Judge every commit of the range (the git layer's ``history``), oldest first.
-
-    ``working_files``: the working tree's files (``VerifyContext.working_files``), listed
-    here when not given.
-    """
-    with _cyclic_gc_paused():
-        return _judge_range(
-            repo,
-            base,
-            commits,
-            classifier,
-            rootdir=rootdir,
-            exclude=exclude,
-            coverage=coverage,
-            working_files=listed_files(repo) if working_files is None else working_files,
+        return tdd_result(
+            self, judged.verdicts, mode, judged.test_map, judged.why_names, real_commits
         )
-
-
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while judging; put back as it was, whatever happens.
-
-    Judging a huge change makes millions of small objects (syntax trees, outlines, verdicts)
-    and no reference cycles: reference counting frees them all. Left on, the collector runs
-    full collections over the whole session's heap meanwhile (a third of the judging time
-    on a 5,000-file change) and finds nothing to free.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _judge_range(
-    repo: Repository,
-    base: BaseRevision,
-    commits: Sequence[Commit],
-    classifier: Classifier,
-    *,
-    rootdir: Path,
-    exclude: Sequence[str],
-    coverage: Callable[[], MeasuredCoverage] | None,
-    working_files: Sequence[str],
-) -> Judgement:
-    def excluded(path: str) -> bool:
-        return not path_selected(path, include=(), exclude=exclude)
-
-    outlines = Outlines()  # one parse per distinct content, whatever the range's size
-    tree = _Worktree(repo.root, outlines)
-    rootdir_rel = _relative(rootdir, repo.root)
-    real = [c for c in commits if c.sha is not None]
-    last = real[-1].sha if real else None
-    raw = raw_log(repo, base.merge_base, last) if last is not None else RawLog({})
-    # The last commit's files are usually still on disk as committed: read them from there.
-    blobs = read_blobs(repo, blob_keys(commits), head=last, disk=tree.read)
-
-    def test_outlines() -> dict[str, Outline]:
-        found_here: dict[str, Outline] = {}
-        for rel in working_files:
-            if rel.endswith(".py") and classifier.classify(rel) == "test":
-                found = tree.outline(rel)
-                if found is not None and found.test_functions():
-                    found_here[rel] = found
-        return found_here
-
-    naming = NamingMap(test_outlines)
-    test_map: TestMap = naming
-    why_names = "coverage was not measured"
-    if coverage is not None:
-        try:
-            measured = coverage()
-        except PbeError as exc:
-            why_names = first_line(exc, "unavailable")
-        else:
-            if measured.has_contexts:
-                test_map = CoverageMap(measured.file, repo.root, rootdir_rel, tree.outline, naming)
-                why_names = ""
-            else:
-                why_names = measured.why_no_contexts or "coverage recorded no per-test data"
-    verdicts = judge(
-        Inputs(
-            commits=commits,
-            raw=raw,
-            blobs=blobs,
-            head_outline=tree.outline,
-            disk=tree.read,
-            test_map=test_map,
-            excluded=excluded,
-            classify=classifier.classify,
-            outline=outlines,
-        )
-    )
-    return Judgement(verdicts, test_map, why_names, blobs, tree, rootdir_rel)
-
-
-def replay_verdicts(
-    repo: Repository, judged: Judgement, classify: Callable[[str], str], *, timeout: float
-) -> None:
-    """Replay every test-first or paired commit; the outcome lands in ``verdict.replay``."""
-    jobs = [
-        (verdict, replay_job(repo, verdict, judged, classify))
-        for verdict in judged.verdicts
-        if verdict.verdict in (TEST_FIRST, PAIRED)
-    ]
-    if not jobs:
-        return
-    with Replayer(
-        repo, rootdir_rel=judged.rootdir_rel, timeout=timeout, classify=classify
-    ) as replayer:
-        for verdict, job in jobs:
-            verdict.replay = replayer.replay(job)
-
-
-def replay_job(
-    repo: Repository,
-    verdict: CommitVerdict,
-    judged: Judgement,
-    classify: Callable[[str], str],
-) -> ReplayJob:
-    """What to replay for one commit: tests, overlays, and the names it introduces."""
-    blobs, tree, rootdir_rel = judged.blobs, judged.tree, judged.rootdir_rel
-    commit = verdict.commit
-    parent = commit.parents[0]
-    refs = {t for u in verdict.units if u.verdict in (TEST_FIRST, PAIRED) for t in u.window}
-    selection = tuple(sorted({n for r in refs if (n := node_id(r, rootdir_rel)) is not None}))
-    kinds = classify
-    if commit.sha is None:
-        paths = changed_paths(repo, parent, None)
-        untracked = repo.list_files(tracked=False, untracked=True)
-        entries = [*paths, *(("A", p) for p in sorted(untracked))]
-        green = {p: (None if s == "D" else tree.read(p)) for s, p in entries}
-        red = {p: v for p, v in green.items() if kinds(p) == "test"}
-    else:
-        entries = changed_paths(repo, parent, commit.sha)
-        tests = [(s, p) for s, p in entries if kinds(p) == "test"]
-        contents = read_blobs(repo, [(commit.sha, p) for s, p in tests if s != "D"])
-        red = {p: (None if s == "D" else contents.get((commit.sha, p))) for s, p in tests}
-        green = {}
-    introduced: set[str] = set()
-    changed: set[str] = set()
-    before = read_blobs(
-        repo, [(parent, f.old_path or f.path) for f in commit.files if f.kind == "source"]
-    )
-    for change in commit.files:
-        if change.kind != "source" or not change.path.endswith(".py"):
-            continue
-        now = tree.read(change.path) if commit.sha is None else blobs.get((commit.sha, change.path))
-        old = before.get((parent, change.old_path or change.path))
-        new_names = tree.outlines(now).names if now is not None else frozenset()
-        old_names = tree.outlines(old).names if old is not None else frozenset()
-        introduced |= new_names - old_names
-        if old is None:
-            introduced |= set(module_names(change.path))
-    for unit in verdict.units:
-        changed.add(unit.unit.rsplit(".", 1)[-1])
-    verdict.introduced = frozenset(introduced)
-    return ReplayJob(
-        sha=commit.sha,
-        parent=parent,
-        selection=selection,
-        red_overlay=red,
-        green_overlay=green,
-        introduced=frozenset(introduced),
-        changed=frozenset(changed),
-    )
-
-
-def _relative(rootdir: Path, root: Path) -> str:
-    try:
-        rel = Path(os.path.realpath(rootdir)).relative_to(os.path.realpath(root))
-    except ValueError:
-        return ""
-    text = rel.as_posix()
-    return "" if text == "." else text
-
-
-def _mapping_note(mapping: str, why_names: str) -> str:
-    if mapping == COVERAGE:
-        return DESCRIBE[COVERAGE]
-    if mapping == "mixed":
-        return "per-test coverage contexts, test naming and imports where coverage did not measure"
-    reason = f" ({why_names})" if why_names else ""
-    return f"{DESCRIBE[NAMES]}{reason}"
-
-
-def _violation_findings(
-    verdict: CommitVerdict, verdicts: list[CommitVerdict], mode: str
-) -> list[Finding]:
-    commit = verdict.commit
-    by_path: dict[str, list[UnitVerdict]] = {}
-    for unit in verdict.units:
-        if unit.verdict == verdict.verdict:
-            by_path.setdefault(unit.path, []).append(unit)
-    out = []
-    for path, units in by_path.items():
-        lines = sorted({n for u in units for n in u.lines})
-        # The location (path, first..last line) is the finding's own and is printed before
-        # the message: the message names the lines only when they are separate runs.
-        runs = line_ranges(lines)
-        where = f"{'lines ' + runs + ' ' if ', ' in runs else ''}changed {_where(commit)}"
-        mapping = DESCRIBE.get(units[0].mapping, units[0].mapping)
-        if verdict.verdict == TEST_AFTER:
-            later = min(u.later for u in units if u.later is not None)
-            test = posixpath.basename(later[1][0])
-            message = (
-                f"{where} with no test; {test} arrived later in {_short(verdicts[later[0]].commit)}"
-                f" (mapping: {mapping}): write the failing test before the code"
-            )
-        elif verdict.verdict == UNTESTED:
-            message = (
-                f"{where} with no test exercising it by the end of the range (mapping: "
-                f"{mapping}): add a test that fails without this change"
-            )
-        else:  # paired, in strict mode
-            tests = sorted({posixpath.basename(t[0]) for u in units for t in u.window})
-            message = (
-                f"{where} together with its test {', '.join(tests)}: strict mode wants the "
-                f"failing test in an earlier commit (mapping: {mapping})"
-            )
-        out.append(
-            Finding(
-                message=message,
-                path=path,
-                line=lines[0] if lines else None,
-                end_line=lines[-1] if lines else None,
-                rule=verdict.verdict,
-                commit=commit.sha,
-            )
-        )
-    return out
-
-
-def _replay_finding(verdict: CommitVerdict, outcome: ReplayOutcome) -> Finding:
-    commit = verdict.commit
-    units = [u for u in verdict.units if u.verdict in (TEST_FIRST, PAIRED)]
-    path = units[0].path if units else None
-    lines = sorted({n for u in units if u.path == path for n in u.lines})
-    if outcome.status == FAILED:
-        message = f"replay of {_short(commit)} {commit.subject!r} failed: {outcome.reason}"
-        rule, severity = "replay-failed", Severity.ERROR
-    else:
-        message = (
-            f"replay of {_short(commit)} {commit.subject!r} is unverified: {outcome.reason}; "
-            "history alone says it was tested, but the red-green proof could not be made"
-        )
-        rule, severity = "unverified", Severity.WARNING
-    return Finding(
-        message=message,
-        path=path,
-        line=lines[0] if lines else None,
-        end_line=lines[-1] if lines else None,
-        rule=rule,
-        severity=severity,
-        commit=commit.sha,
-    )
-
-
-def _timeline_line(verdict: CommitVerdict) -> str:
-    commit = verdict.commit
-    sha = commit.sha[:10] if commit.sha else "(uncommitted)"
-    subject = commit.subject if len(commit.subject) <= 48 else commit.subject[:47] + "…"
-    extra = ""
-    if verdict.verdict == EXEMPT:
-        extra = f"  [{verdict.reason}]"
-    else:
-        mapped = sorted(verdict.mappings - {""})
-        extra = f"  [{', '.join(mapped)}]" if mapped else ""
-    outcome = verdict.replay
-    if isinstance(outcome, ReplayOutcome):
-        extra += f"  replay: {outcome.status}"
-    return f"{sha:<13} {verdict.verdict:<10} {subject}{extra}"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from pytest_pbe.errors import ParseError
 from pytest_pbe.git.diff import RawEntry, parse_raw_z
@@ -24,13 +24,16 @@ def read_blobs(
     *,
     head: str | None = None,
     disk: Callable[[str], bytes | None] | None = None,
+    known: Mapping[BlobKey, str] | None = None,
 ) -> dict[BlobKey, bytes | None]:
     """The content of each ``(rev, path)``; None where the path does not exist there.
 
-    With ``head`` (a revision, usually the one HEAD points to) and ``disk`` (working tree
-    contents), a file of ``head`` whose working-tree content has the very blob id recorded
-    in ``head`` is taken from disk (the same bytes by construction: nothing trusts stat data
-    or filters), so a big final commit costs one ``git ls-tree`` instead of reading blobs.
+    With ``disk`` (working tree contents), a key whose blob id is known, and equals the id
+    of the working tree's content, is taken from disk (the same bytes by construction:
+    nothing trusts stat data or filters). The ids come from ``known`` (the raw log's, for
+    every file a commit of the range changed) and, for the other keys at ``head`` (a
+    revision, usually the one HEAD points to), from one ``git ls-tree``. Files unchanged
+    since their commit then cost no git read at all.
     """
     wanted: list[BlobKey] = []
     seen: set[BlobKey] = set()
@@ -39,17 +42,14 @@ def read_blobs(
             seen.add(key)
             wanted.append(key)
     result: dict[BlobKey, bytes | None] = dict.fromkeys(seen)
-    if head is not None and disk is not None and any(rev == head for rev, _ in wanted):
-        ids = tree_blob_ids(repo, head)
-        rest: list[BlobKey] = []
-        for key in wanted:
-            expected = ids.get(key[1]) if key[0] == head else None
-            data = disk(key[1]) if expected is not None else None
-            if data is not None and blob_id(data, len(expected or "")) == expected:
-                result[key] = data
-            else:
-                rest.append(key)
-        wanted = rest
+    if disk is not None:
+        ids = dict(known or {})
+        if head is not None and any(k[0] == head and k not in ids for k in wanted):
+            tree = tree_blob_ids(repo, head)
+            for key in wanted:
+                if key[0] == head and key not in ids and key[1] in tree:
+                    ids[key] = tree[key[1]]
+        wanted = _from_disk(wanted, ids, disk, result)
     if not wanted:
         return result
     request = b"".join(f"{rev}:{path}\n".encode() for rev, path in wanted)
@@ -72,6 +72,35 @@ def read_blobs(
         if parts[1] == b"blob":
             result[key] = data
     return result
+
+
+def _from_disk(
+    wanted: list[BlobKey],
+    ids: Mapping[BlobKey, str],
+    disk: Callable[[str], bytes | None],
+    result: dict[BlobKey, bytes | None],
+) -> list[BlobKey]:
+    """Fill ``result`` from disk where the blob ids match; return the keys left for git."""
+    rest: list[BlobKey] = []
+    on_disk: dict[str, bytes | None] = {}
+    disk_ids: dict[tuple[str, int], str | None] = {}  # each file hashed once per id length
+    for key in wanted:
+        expected = ids.get(key)
+        if expected is None:
+            rest.append(key)
+            continue
+        path = key[1]
+        if path not in on_disk:
+            on_disk[path] = disk(path)
+        data = on_disk[path]
+        hashed = (path, len(expected))
+        if hashed not in disk_ids:
+            disk_ids[hashed] = None if data is None else blob_id(data, len(expected))
+        if data is not None and disk_ids[hashed] == expected:
+            result[key] = data
+        else:
+            rest.append(key)
+    return rest
 
 
 def tree_blob_ids(repo: Repository, rev: str) -> dict[str, str]:
@@ -97,6 +126,8 @@ class RawLog:
     """Per commit of the range, every path it touched (deletions and pure renames too)."""
 
     entries: Mapping[str, tuple[RawEntry, ...]]
+    #: ``(commit, path)`` -> the blob id the commit left at that path (regular files only).
+    blob_ids: Mapping[BlobKey, str] = field(default_factory=dict)
 
     def renames(self) -> list[tuple[str, str]]:
         """``(old, new)`` pairs in history order (oldest first)."""
@@ -116,12 +147,33 @@ def raw_log(repo: Repository, merge_base: str, head: str) -> RawLog:
         f"{merge_base}..{head}", "--",
     )  # fmt: skip
     entries: dict[str, tuple[RawEntry, ...]] = {}
+    blob_ids: dict[BlobKey, str] = {}
     for chunk in out.split(b"\x01")[1:]:
         sha = chunk[:40].decode("ascii", "replace")
         rest = chunk[40:].lstrip(b"\0\n")
         parsed, _ = parse_raw_z(rest)
         entries[sha] = tuple(parsed)
-    return RawLog(entries)
+        for entry, new_id in zip(parsed, _new_ids(rest, parsed), strict=True):
+            if entry.status != "D" and entry.new_mode in ("100644", "100755"):
+                blob_ids[(sha, entry.path)] = new_id
+    return RawLog(entries, blob_ids)
+
+
+def _new_ids(data: bytes, entries: Sequence[RawEntry]) -> list[str]:
+    """The new-side object id of each ``--raw -z`` record ``parse_raw_z`` read from ``data``.
+
+    Each record is ``:old_mode new_mode old_id new_id status``, NUL, then one path (two for
+    a rename or copy), each NUL-terminated; ``parse_raw_z`` has validated them already.
+    """
+    ids: list[str] = []
+    pos = 0
+    for entry in entries:
+        end = data.index(b"\0", pos)
+        ids.append(data[pos + 1 : end].split(b" ")[3].decode("ascii", "replace"))
+        pos = end + 1
+        for _ in range(2 if entry.status in ("R", "C") else 1):
+            pos = data.index(b"\0", pos) + 1
+    return ids
 
 
 def listed_files(repo: Repository) -> list[str]:

@@ -13,6 +13,8 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import pytest
+
 MODULE = "<module>"
 
 _Def = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -37,6 +39,11 @@ class Symbols:
     mentions: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
+#: An ``except`` clause: its line, its last line, the first line of its body (the handler
+#: was entered iff that ran) and the clause as written (``"except ValueError"``).
+ExceptClause = tuple[int, int, int, str]
+
+
 @dataclass(frozen=True)
 class Outline:
     parsed: bool
@@ -44,6 +51,7 @@ class Outline:
     executable: frozenset[int] = frozenset()  # empty when not parsed: see ``is_executable``
     names: frozenset[str] = frozenset()  # every defined def/class name and module-level target
     line_count: int = 0
+    handlers: tuple[ExceptClause, ...] = ()  # every ``except`` clause, at any depth
     text: bytes = field(default=b"", repr=False, compare=False)  # parsed again for ``symbols``
 
     @functools.cached_property
@@ -141,13 +149,24 @@ def _children(stmt: ast.stmt) -> list[list[ast.stmt]]:
     return bodies
 
 
+def except_clause(handler: ast.ExceptHandler) -> str:
+    """``except``, ``except ValueError``, ``except (KeyError, OSError)``: as ``ast`` writes it."""
+    kind = handler.type
+    if kind is None:
+        return "except"
+    if isinstance(kind, ast.Name):  # the common case, without the unparser
+        return f"except {kind.id}"
+    return f"except {ast.unparse(kind)}"
+
+
 class _Reader:
-    """One pass over the statements: units, executable lines and defined names."""
+    """One pass over the statements: units, executable lines, defined names, handlers."""
 
     def __init__(self) -> None:
         self.units: list[Unit] = []
         self.lines: set[int] = set()
         self.names: set[str] = set()
+        self.handlers: list[ExceptClause] = []
 
     def body(self, body: list[ast.stmt], prefix: str, docstring: bool) -> None:
         lines = self.lines
@@ -164,7 +183,10 @@ class _Reader:
             first = children[0][0].lineno
             lines.update(range(start, max(start, first - 1) + 1))
             for h in getattr(stmt, "handlers", None) or ():
-                lines.update(range(h.lineno, max(h.lineno, h.body[0].lineno - 1) + 1))
+                body_line = h.body[0].lineno
+                lines.update(range(h.lineno, max(h.lineno, body_line - 1) + 1))
+                end = h.end_lineno or h.lineno
+                self.handlers.append((h.lineno, end, body_line, except_clause(h)))
             if isinstance(stmt, _Def):
                 qualname = f"{prefix}{stmt.name}"
                 self.names.add(stmt.name)
@@ -252,6 +274,7 @@ def outline(text: bytes) -> Outline:
         executable=frozenset(reader.lines),
         names=frozenset(names),
         line_count=line_count,
+        handlers=tuple(reader.handlers),
         text=text,
     )
 
@@ -283,6 +306,12 @@ def read_symbols(text: bytes) -> Symbols:
     return Symbols(frozenset(imports), frozenset(mentioned), mentions)
 
 
+#: Outlines of the working tree's contents, by content, that the tdd item made while judging:
+#: the errors item, which reads the same changed files, finds them here instead of parsing
+#: them again (a content that is not here is parsed as usual).
+WORKTREE_OUTLINES = pytest.StashKey["dict[bytes, Outline]"]()
+
+
 class Outlines:
     """Outlines by content for one judging: the same content (blob) is parsed once.
 
@@ -299,6 +328,10 @@ class Outlines:
         if found is None:
             found = self._by_text[text] = outline.__wrapped__(text)
         return found
+
+    def known(self, text: bytes) -> Outline | None:
+        """The outline of ``text`` if it was made already (nothing is parsed)."""
+        return self._by_text.get(text)
 
 
 def _test_nodes(body: list[ast.stmt]) -> list[tuple[str, ast.AST]]:

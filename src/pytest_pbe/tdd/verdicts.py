@@ -31,11 +31,21 @@ import bisect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pytest_pbe.git import Commit
 from pytest_pbe.tdd.gitread import BlobKey, RawLog
 from pytest_pbe.tdd.mapping import TestMap, TestRef
 from pytest_pbe.tdd.source import MODULE, Outline, outline
+
+if TYPE_CHECKING:
+    from pytest_pbe.tdd.replay import ReplayOutcome
+
+# A replay's outcome (``pytest_pbe.tdd.replay``), named here so that judging without a
+# replay never imports the replayer.
+VERIFIED = "verified"
+FAILED = "failed"
+UNVERIFIED = "unverified"
 
 TEST_FIRST = "test-first"
 PAIRED = "paired"
@@ -77,7 +87,7 @@ class CommitVerdict:
     reason: str = ""
     units: tuple[UnitVerdict, ...] = ()
     waiver: str | None = None
-    replay: object | None = None  # a ReplayOutcome in replay mode
+    replay: ReplayOutcome | None = None  # replay mode only
     introduced: frozenset[str] = field(default_factory=frozenset)
 
     @property

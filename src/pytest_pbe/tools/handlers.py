@@ -8,15 +8,16 @@ configuration omits, is not judged; in a file no test imported, it was never ent
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_pbe.errors import ToolError
-from pytest_pbe.tools.newcode import NewCode
+from pytest_pbe.tdd.source import ExceptClause, Outline, Outlines, except_clause
 
 if TYPE_CHECKING:
     from pytest_pbe.measure.coverage import MeasuredCoverage
+    from pytest_pbe.tools.newcode import NewCode
 
 
 @dataclass(frozen=True)
@@ -28,45 +29,48 @@ class Handler:
     clause: str  # "except ValueError", for messages
 
 
-def _clause(node: ast.ExceptHandler) -> str:
-    if node.type is None:
-        return "except"
-    return f"except {ast.unparse(node.type)}"
+def new_handlers(new_code: NewCode, parsed: Mapping[bytes, Outline] | None = None) -> list[Handler]:
+    """Handlers in changed source (not test) files that the filter counts as new code.
 
-
-def new_handlers(new_code: NewCode) -> list[Handler]:
-    """Handlers in changed source (not test) files that the filter counts as new code."""
+    ``parsed``: outlines already made for file contents (the tdd item's, of the same working
+    tree), so a file is not parsed twice; a content not found there is parsed here.
+    """
+    outlines = Outlines()
     found: list[Handler] = []
     for path in new_code.python_files((".py",)):
         if new_code.kinds.get(path) != "source":
             continue
         absolute = new_code.absolute(path)
         try:
-            tree = ast.parse(absolute.read_bytes(), filename=str(absolute))
-        except SyntaxError as exc:
-            raise ToolError(
-                f"cannot parse {path}:{exc.lineno}: {exc.msg}; fix the syntax error"
-            ) from exc
+            data = absolute.read_bytes()
         except OSError as exc:
             raise ToolError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        known = parsed.get(data) if parsed is not None else None
+        out = known if known is not None else outlines(data)
+        # Not parsed (a syntax error, a null byte): the exact slow path says why.
+        spots = out.handlers if out.parsed else _walked(data, str(absolute), path)
         new_lines = new_code.lines.get(path, frozenset())
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.ExceptHandler) or not node.body:
+        for line, end_line, body_line, clause in spots:
+            if new_code.mode == "added" and not {line, body_line} & new_lines:
                 continue
-            body_line = node.body[0].lineno
-            if new_code.mode == "added" and not {node.lineno, body_line} & new_lines:
-                continue
-            found.append(
-                Handler(
-                    path=path,
-                    line=node.lineno,
-                    end_line=node.end_lineno or node.lineno,
-                    body_line=body_line,
-                    clause=_clause(node),
-                )
-            )
+            found.append(Handler(path, line, end_line, body_line, clause))
     found.sort(key=lambda h: (h.path, h.line))
     return found
+
+
+def _walked(data: bytes, filename: str, path: str) -> list[ExceptClause]:
+    """Every handler of a file, from its syntax tree (raises when it cannot be parsed)."""
+    try:
+        tree = ast.parse(data, filename=filename)
+    except SyntaxError as exc:
+        raise ToolError(
+            f"cannot parse {path}:{exc.lineno}: {exc.msg}; fix the syntax error"
+        ) from exc
+    return [
+        (node.lineno, node.end_lineno or node.lineno, node.body[0].lineno, except_clause(node))
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ExceptHandler) and node.body
+    ]
 
 
 def never_entered(
