@@ -8,7 +8,7 @@ GitHub workflow annotations and the step summary.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,35 +82,71 @@ def _coverage(config: pytest.Config, root: Path) -> CoverageLookup | None:
     return lookup
 
 
-def write_reports(report: Report, settings: Settings, config: pytest.Config) -> None:
-    """Write every report file asked for; all are attempted, the failures are joined."""
-    from pytest_pbe.report import gitlab, junit, markdown, sarif
-    from pytest_pbe.report import html as html_report
-    from pytest_pbe.report import json as json_report
+def _writer(kind: str, config: pytest.Config) -> Callable[[Report, Path], object]:
+    """The writer of one format; its module is imported here, when its file is asked for."""
+    if kind == "json":
+        from pytest_pbe.report import json as json_report
+
+        return json_report.write
+    if kind == "markdown":
+        from pytest_pbe.report import markdown
+
+        return markdown.write
+    if kind == "sarif":
+        from pytest_pbe.report import sarif
+
+        return lambda rep, path: sarif.write(rep, path, root=repo_root(config))
+    if kind == "gitlab":
+        from pytest_pbe.report import gitlab
+
+        return gitlab.write
+    if kind == "junit":
+        from pytest_pbe.report import junit
+
+        return junit.write
+    from pytest_pbe.report import html
 
     def html_write(rep: Report, path: Path) -> None:
         root = repo_root(config)
         coverage = _coverage(config, root) if root is not None else None
-        html_report.write(rep, path, root=root, changes=_changes(config), coverage=coverage)
+        html.write(rep, path, root=root, changes=_changes(config), coverage=coverage)
 
+    return html_write
+
+
+def write_reports(report: Report, settings: Settings, config: pytest.Config) -> None:
+    """Write every report file asked for; all are attempted, the failures are joined.
+
+    Only the formats asked for are imported: a run that writes no report file imports none.
+    """
     failures: list[str] = []
-    writers: list[tuple[Path | None, Callable[[Report, Path], object]]] = [
-        (settings.report_json, json_report.write),
-        (settings.report_md, markdown.write),
-        (settings.report_sarif, lambda rep, p: sarif.write(rep, p, root=repo_root(config))),
-        (settings.report_gitlab, gitlab.write),
-        (settings.junitxml, junit.write),
-        (settings.report_html, html_write),
+    paths: list[tuple[Path | None, str]] = [
+        (settings.report_json, "json"),
+        (settings.report_md, "markdown"),
+        (settings.report_sarif, "sarif"),
+        (settings.report_gitlab, "gitlab"),
+        (settings.junitxml, "junit"),
+        (settings.report_html, "html"),
     ]
-    for path, write in writers:
+    for path, kind in paths:
         if path is None:
             continue
         try:
-            write(report, path)
+            _writer(kind, config)(report, path)
         except ReportWriteError as exc:
             failures.append(str(exc))
     if failures:
         raise ReportWriteError("; ".join(failures))
+
+
+def annotations_enabled(mode: str, environ: Mapping[str, str]) -> bool:
+    """GitHub workflow annotations: ``auto`` means inside GitHub Actions
+    (``GITHUB_ACTIONS=true``)."""
+    if mode == "on":
+        return True
+    if mode == "off":
+        return False
+    return environ.get("GITHUB_ACTIONS", "").strip().lower() == "true"
 
 
 def emit_terminal_extras(
@@ -120,11 +156,11 @@ def emit_terminal_extras(
     config: pytest.Config,
 ) -> None:
     """Output that belongs on stdout beside the checklist (CI annotations)."""
+    if not annotations_enabled(settings.github_annotations, os.environ):
+        return
     from pytest_pbe.report import github
     from pytest_pbe.report.terminal import terminal_safe
 
-    if not github.enabled(settings.github_annotations, os.environ):
-        return
     # Workflow commands must start a line of their own on stdout.
     terminalreporter.ensure_newline()
     for command in github.workflow_commands(report):

@@ -8,11 +8,10 @@ appended, as Markdown, to the file named by ``GITHUB_STEP_SUMMARY`` (1 MiB per s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 from pytest_pbe.model import Report
-from pytest_pbe.report import markdown
+from pytest_pbe.report import annotations_enabled, markdown
 from pytest_pbe.report.findings import Level, check_level, entries, unexplained
 
 PER_LEVEL = 10  # GitHub keeps 10 error, 10 warning and 10 notice annotations per step
@@ -23,13 +22,7 @@ _SUMMARY_MARGIN = 4 * 1024  # room for what other steps' tools may still append
 _COMMAND = {Level.ERROR: "error", Level.WARNING: "warning", Level.NOTE: "notice"}
 
 
-def enabled(mode: str, environ: Mapping[str, str]) -> bool:
-    """``auto`` means: inside GitHub Actions (``GITHUB_ACTIONS=true``)."""
-    if mode == "on":
-        return True
-    if mode == "off":
-        return False
-    return environ.get("GITHUB_ACTIONS", "").strip().lower() == "true"
+enabled = annotations_enabled  # ``auto`` means: inside GitHub Actions (GITHUB_ACTIONS=true)
 
 
 def escape_data(text: str) -> str:
