@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 
 from pytest_pbe.errors import PbeError
-from pytest_pbe.leakwatch.probes import OWN_THREADS
-from pytest_pbe.measure.threads import untraced
+from pytest_pbe.measure.threads import OWN_THREADS, untraced
 from pytest_pbe.once import OncePerKey
 
 if TYPE_CHECKING:

@@ -21,8 +21,12 @@ from pytest_pbe.checks.base import Check
 from pytest_pbe.config import BUILTIN_IDS, Settings
 from pytest_pbe.context import VerifyContext
 from pytest_pbe.errors import PbeError, ReportWriteError, first_line
-from pytest_pbe.leakwatch.probes import OWN_THREADS
-from pytest_pbe.measure.threads import hidden_from_every_tracer, hide_from_tracers, untraced
+from pytest_pbe.measure.threads import (
+    OWN_THREADS,
+    hidden_from_every_tracer,
+    hide_from_tracers,
+    untraced,
+)
 from pytest_pbe.model import CheckResult, Report, RevisionInfo, Scope, Status
 from pytest_pbe.report import emit_terminal_extras, write_reports
 from pytest_pbe.report.terminal import write_checklist

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_pbe.errors import ToolError
+
 
 def _logging_wrapper(fake_tool, log: Path, real: str) -> str:
     """A tool that records each start in ``log`` and then runs the real tool."""
@@ -101,9 +103,10 @@ def test_the_tools_run_at_the_lowest_priority_so_the_tests_keep_their_core(
 ):
     # A tool that competes for the tests' core slows the session it hides behind: the
     # tools wait for a core the tests leave idle (they finish at full speed at the end).
-    # Each runs in a session of its own, which Linux schedules as a group of its own
-    # ("autogroup") against pytest's: the group's nice value must be lowered too, or the
-    # tool's own nice value counts for nothing against the tests.
+    # A session of its own would be a scheduling group of its own ("autogroup") against
+    # pytest's, whatever the tool's nice value: on Python 3.11+ it stays in pytest's
+    # session (a process group of its own); on 3.10, in a session of its own, the group's
+    # nice value is lowered too.
     log = tmp_path / "ruff-priority"
     group = Path("/proc/self/autogroup")
     show_group = f'cat /proc/self/autogroup >> "{log}"\n' if group.exists() else ""
@@ -119,9 +122,48 @@ def test_the_tools_run_at_the_lowest_priority_so_the_tests_keep_their_core(
     recorded = log.read_text().splitlines()
     assert recorded[0] == "19"
     if group.exists():
-        assert recorded[1].endswith(" nice 19"), recorded
+        if sys.version_info >= (3, 11):
+            assert recorded[1] == ours_before.strip(), recorded  # pytest's own group
+        else:
+            assert recorded[1].endswith(" nice 19"), recorded
         # The session's own group (shared with this process) is left as it was.
         assert group.read_text() == ours_before
+
+
+def _nice_of(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])  # the 19th field of the line, counted from the state (3rd)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_a_tool_process_is_at_the_lowest_priority_from_its_first_instruction(tmp_path):
+    # The launcher's own interpreter start-up (before it could lower itself) took turns
+    # with the tests' collection: the process is forked at nice 19 instead, in pytest's
+    # scheduling group (a session of its own would be a group of its own, at full weight),
+    # and in a process group of its own, so that a timeout still kills all it started.
+    import os
+
+    from pytest_pbe.tools.process import BackgroundRun
+
+    ours = os.nice(0)
+    run = BackgroundRun(
+        "sleeper",
+        [sys.executable, "-c", "import time; time.sleep(30)"],
+        cwd=tmp_path,
+        timeout=5,
+        hint="",
+    )
+    try:
+        assert run.pid is not None
+        assert _nice_of(run.pid) == 19  # read before the launcher's first line could run
+        assert os.getpgid(run.pid) == run.pid
+        if sys.version_info >= (3, 11):
+            assert os.getsid(run.pid) == os.getsid(0)
+        assert os.nice(0) == ours  # the calling thread is left as it was
+    finally:
+        run.kill()
+    with pytest.raises(ToolError, match="stopped before it finished"):
+        run.collect()
 
 
 def test_the_background_starts_import_nothing_new_while_collection_imports_the_project(

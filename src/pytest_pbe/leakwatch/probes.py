@@ -23,11 +23,12 @@ import os
 import select
 import sys
 import threading
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
+
+from pytest_pbe.measure.threads import OWN_THREADS
 
 _FD_DIRS = ("/proc/self/fd", "/dev/fd")
 
@@ -163,12 +164,6 @@ def describe_fd(fd: int) -> str | None:
             return None
         return "open"
 
-
-#: Threads pytest-pbe starts that never run the tests' code (the tool starters, the
-#: parsing child's reader). Their children (mypy, ruff, bandit, the parsing child) are
-#: nobody's leak and are never read; nor are the threads themselves ever blamed. Add a
-#: thread before starting it: ``OWN_THREADS.add(thread)``.
-OWN_THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 # Linux's __WNOTHREAD: wait only for the calling thread's own children, not its siblings'.
 _WNOTHREAD = 0x20000000

@@ -40,8 +40,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
-from pytest_pbe.measure.threads import untraced
-from pytest_pbe.tools.process import dying_with_parent, tool_environment
+from pytest_pbe.measure.threads import OWN_THREADS, untraced
+from pytest_pbe.tools.process import spawn, tool_environment
 
 _FACTORIES: dict[Any, str] = {list: "list", set: "set", dict: "dict", int: "int"}
 _BY_NAME = {name: factory for factory, name in _FACTORIES.items()}
@@ -88,8 +88,8 @@ class ParsedAhead:
     def start(self) -> None:
         if not self._files:
             return
-        self._proc = subprocess.Popen(  # our own module, no shell
-            dying_with_parent([sys.executable, "-m", "pytest_pbe.measure.parsing"]),
+        self._proc = spawn(  # our own module, no shell, at the lowest priority
+            [sys.executable, "-m", "pytest_pbe.measure.parsing"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -108,8 +108,6 @@ class ParsedAhead:
             name="pbe-parse",
             daemon=True,
         )
-        from pytest_pbe.leakwatch.probes import OWN_THREADS  # not in the lean parsing child
-
         OWN_THREADS.add(self._reader)  # never runs the tests' code
         self._reader.start()
 
@@ -201,8 +199,6 @@ class ParsedAhead:
         self._writer = threading.Thread(
             target=self._write, args=(proc, outbox), name="pbe-parse-ask", daemon=True
         )
-        from pytest_pbe.leakwatch.probes import OWN_THREADS
-
         OWN_THREADS.add(self._writer)
         self._writer.start()
         outbox.put(_message("numbers", dict(request)))

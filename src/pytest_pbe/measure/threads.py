@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Collection
 from types import FrameType
 from typing import Any
+
+#: Threads pytest-pbe starts that never run the tests' code (the background starters, the
+#: tools' spawner, the parsing child's reader, the git tree reader). No tracer ever sees
+#: them (``hide_from_tracers``); their children (mypy, ruff, bandit, the parsing child)
+#: are nobody's leak and are never read, nor are the threads themselves ever blamed. Add
+#: a thread before starting it: ``OWN_THREADS.add(thread)``.
+OWN_THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
 def untraced() -> None:

@@ -2,7 +2,8 @@
 
 The run writes to anonymous temporary files (never pipes, so a chatty tool cannot block
 on a full pipe while nobody reads), lives in its own process group (so a timeout kills
-the whole tree it started), and never goes through a shell.
+the whole tree it started), starts at the lowest CPU priority (``spawn``), and never goes
+through a shell.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from pytest_pbe.errors import ToolError
+from pytest_pbe.measure.threads import OWN_THREADS, untraced
 
 # Variables that would make coverage.py (or pytest-cov) measure the tool itself: a
 # session under ``coverage run`` must not turn mypy into a measured, slowed subprocess.
@@ -58,14 +61,15 @@ def die_with_parent() -> Callable[[], None] | None:
 # Runs first in the child, then becomes the tool (``execv``): sets the parent-death signal
 # there, so that pytest never needs a ``preexec_fn`` (which makes every spawn fork the whole
 # pytest process: tens of milliseconds each, against a few for the fast path), and lowers
-# the tool to the lowest priority: it works beside the tests on a core they leave idle, and
-# at any higher priority it takes turns on the tests' own core (measured on 2 cores: the
-# tests' collection took 0.25 s longer beside the tools at nice 5, 0.1 s at 19). A tool in
-# a session of its own (``start_new_session``) is also a scheduling group of its own under
-# Linux's autogroups, which share the CPU fairly whatever their members' nice values: the
-# group's nice value is lowered too. Only there: a child in pytest's session would lower
-# pytest's own. Once the tests end the tool has the machine to itself, and its timeout
-# starts then (``_wait``).
+# the tool to the lowest priority (where ``spawn`` could not fork it there already): it
+# works beside the tests on a core they leave idle, and at any higher priority it takes
+# turns on the tests' own core (measured on 2 cores: the tests' collection took 0.25 s
+# longer beside the tools at nice 5, 0.1 s at 19). A tool in a session of its own (Python
+# 3.10's ``start_new_session``) is also a scheduling group of its own under Linux's
+# autogroups, which share the CPU fairly whatever their members' nice values: the group's
+# nice value is lowered too. Only there: a child in pytest's session would lower pytest's
+# own. Once the tests end the tool has the machine to itself, and its timeout starts then
+# (``_wait``).
 _LAUNCHER = """\
 import ctypes, os, signal, sys
 try:
@@ -105,6 +109,83 @@ def dying_with_parent(argv: Sequence[str]) -> list[str]:
     if program is None or not os.access(program, os.X_OK):
         return list(argv)
     return [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(os.getpid()), program, *argv[1:]]
+
+
+class _Spawner:
+    """Forks every background process from one thread of its own, at nice 19.
+
+    On Linux a thread's nice value is its own, and a child inherits its parent thread's:
+    forked here, a tool is at the lowest priority from its first instruction, its
+    launcher's interpreter start-up included (at nice 0, five such start-ups took turns
+    with the tests' collection on 2 cores). The thread lives as long as the process:
+    Linux sends a child its parent-death signal when the thread that forked it ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending = threading.Condition(self._lock)
+        self._jobs: list[_SpawnJob] = []
+        self._thread: threading.Thread | None = None
+
+    def popen(self, argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
+        job = _SpawnJob(list(argv), options)
+        with self._pending:
+            if self._thread is None:
+                thread = threading.Thread(target=self._serve, name="pbe-spawn", daemon=True)
+                OWN_THREADS.add(thread)  # its children are the tools: nobody's leak
+                thread.start()
+                self._thread = thread
+            self._jobs.append(job)
+            self._pending.notify()
+        job.done.wait()
+        if isinstance(job.outcome, BaseException):
+            raise job.outcome
+        if job.outcome is None:  # pragma: no cover - the spawner always sets one
+            raise RuntimeError(f"{argv[0]!r} was neither started nor refused")
+        return job.outcome
+
+    def _serve(self) -> None:
+        untraced()
+        with contextlib.suppress(OSError, AttributeError):  # not Linux: the launcher nices
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        while True:
+            with self._pending:
+                while not self._jobs:
+                    self._pending.wait()
+                job = self._jobs.pop(0)
+            try:
+                job.outcome = subprocess.Popen(job.argv, **job.options)  # no shell
+            except BaseException as exc:  # noqa: BLE001  # raised in the caller's thread
+                job.outcome = exc
+            finally:
+                job.done.set()
+
+
+@dataclass
+class _SpawnJob:
+    argv: list[str]
+    options: dict[str, Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: subprocess.Popen[bytes] | BaseException | None = None
+
+
+_SPAWNER = _Spawner()
+
+
+def spawn(argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
+    """``subprocess.Popen(argv, **options)``, forked at the lowest priority (see _Spawner).
+
+    Behind ``dying_with_parent``, and in a process group of its own (so that a timeout
+    kills everything it started) but not a session of its own: Linux schedules a session
+    as a group of its own, which would share the CPU evenly with pytest's whatever its
+    nice value (Python 3.10 has no ``process_group``: a session there).
+    """
+    if os.name == "posix":
+        if sys.version_info >= (3, 11):
+            options.setdefault("process_group", 0)
+        else:  # pragma: no cover - Python 3.10
+            options.setdefault("start_new_session", True)
+    return _SPAWNER.popen(dying_with_parent(argv), **options)
 
 
 def tool_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -163,20 +244,23 @@ class BackgroundRun:
         self._result: Completed | ToolError | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         try:
-            self._proc = subprocess.Popen(
-                dying_with_parent(self.argv),
+            self._proc = spawn(
+                self.argv,
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=self._out,
                 stderr=self._err,
                 env=tool_environment(os.environ if environ is None else environ),
-                start_new_session=os.name == "posix",
             )
         except OSError as exc:
             self._close()
             self._result = ToolError(
                 f"{tool} could not be started ({self.argv[0]!r}: {exc.strerror or exc}); {hint}"
             )
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     @property
     def started(self) -> bool:
@@ -241,7 +325,7 @@ class BackgroundRun:
             return
         if os.name == "posix":
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)  # its own group: start_new_session
+                os.killpg(proc.pid, signal.SIGKILL)  # its own process group (spawn)
         else:  # pragma: no cover - Windows has no process groups to kill
             proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
