@@ -28,10 +28,16 @@ GIT_ENV = {
 
 
 @pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real git, but never the developer's or CI's own config or CI variables."""
+def _isolated_git(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Real git, but never the developer's or CI's own config or CI variables.
+
+    Nor their cache directory (pytest-pbe keeps coverage.py's parses there).
+    """
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
     for key in list(os.environ):
         if key.startswith(
             ("GITHUB_", "CI_", "PBE_", "SYSTEM_PULLREQUEST", "PRE_COMMIT")

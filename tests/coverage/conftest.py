@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,3 +73,26 @@ def run_pbe(
         return result, item
 
     return do
+
+
+@pytest.fixture
+def coverage_reports(repo: Path) -> Callable[[], float]:
+    """coverage.py's own total for the project as it is now: run the tests, then report."""
+
+    def report() -> float:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE", "PYTEST_"))}
+        for argv in (
+            ["run", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+            ["json", "-o", "coverage.json"],
+        ):
+            subprocess.run(
+                [sys.executable, "-m", "coverage", *argv],
+                cwd=repo,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+        data = json.loads((repo / "coverage.json").read_text())
+        return float(data["totals"]["percent_covered"])
+
+    return report

@@ -9,9 +9,7 @@ the child has sent every answer, so that who computed what does not depend on th
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -269,31 +267,18 @@ def _project(
     commit("feature")
 
 
-def _coverage_reports(repo: Path) -> float:
-    """coverage.py's own total for the project as it is now: run the tests, then report."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE", "PYTEST_"))}
-    for argv in (
-        ["run", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
-        ["json", "-o", "coverage.json"],
-    ):
-        subprocess.run(
-            [sys.executable, "-m", "coverage", *argv],
-            cwd=repo,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-    data = json.loads((repo / "coverage.json").read_text())
-    return float(data["totals"]["percent_covered"])
-
-
 def _seen(repo: Path) -> dict[str, Any]:
     seen: dict[str, Any] = json.loads((repo / "seen.out").read_text())
     return seen
 
 
 def test_the_child_computes_the_totals_figures_as_coverage_reports_them(
-    repo: Path, write: Write, commit: Commit, run_pbe: RunPbe, monkeypatch: pytest.MonkeyPatch
+    repo: Path,
+    write: Write,
+    commit: Commit,
+    run_pbe: RunPbe,
+    monkeypatch: pytest.MonkeyPatch,
+    coverage_reports: Callable[[], float],
 ) -> None:
     # Branches, partial branches, "pragma: no cover" and "no branch", multi-line statements
     # and with blocks: every figure is coverage.py's own, whoever computed it.
@@ -306,13 +291,18 @@ def test_the_child_computes_the_totals_figures_as_coverage_reports_them(
     seen = _seen(repo)
     # The pytest process analysed only the changed file it judged; the child all the rest.
     assert seen["in_process"] == ["app/feature.py"]
-    assert seen["total"] == _coverage_reports(repo)
+    assert seen["total"] == coverage_reports()
     assert 50 < seen["total"] < 100  # partly covered: a total that shows something
     assert item["metrics"]["total_percent"] == int(seen["total"] * 100) / 100
 
 
 def test_files_edited_unparsed_or_new_to_the_child_are_analysed_in_process(
-    repo: Path, write: Write, commit: Commit, run_pbe: RunPbe, monkeypatch: pytest.MonkeyPatch
+    repo: Path,
+    write: Write,
+    commit: Commit,
+    run_pbe: RunPbe,
+    monkeypatch: pytest.MonkeyPatch,
+    coverage_reports: Callable[[], float],
 ) -> None:
     # Files of the base (not judged as new code): only the total reads them.
     # app/edited.py: parsed by the child, then a test excludes its second function.
@@ -338,11 +328,11 @@ def test_files_edited_unparsed_or_new_to_the_child_are_analysed_in_process(
         "app/feature.py",
         "app/generated.py",
     ], item
-    assert seen["total"] == _coverage_reports(repo)
+    assert seen["total"] == coverage_reports()
 
 
 def test_a_child_killed_during_the_session_leaves_every_file_to_the_pytest_process(
-    repo: Path, write: Write, commit: Commit, run_pbe: RunPbe
+    repo: Path, write: Write, commit: Commit, run_pbe: RunPbe, coverage_reports: Callable[[], float]
 ) -> None:
     _project(repo, write, commit, modules=3)
     write(
@@ -368,4 +358,4 @@ def test_a_child_killed_during_the_session_leaves_every_file_to_the_pytest_proce
     seen = _seen(repo)
     measured = ["app/__init__.py", "app/feature.py", "app/m0.py", "app/m1.py", "app/m2.py"]
     assert seen["in_process"] == [*measured, "app/shapes.py"]
-    assert seen["total"] == _coverage_reports(repo)
+    assert seen["total"] == coverage_reports()

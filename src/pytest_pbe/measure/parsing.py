@@ -38,6 +38,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import IO, Any
 
 from pytest_pbe.measure.threads import OWN_THREADS, untraced
@@ -163,22 +164,7 @@ class ParsedAhead:
             return None
         if state is None or path_seen != real or key is None or key != _stat_key(real):
             return None
-        from coverage.parser import PythonParser
-
-        parser = PythonParser.__new__(PythonParser)
-        parser.__dict__.update(state)
-        for name, factory in defaults.items():
-            setattr(parser, name, defaultdict(_BY_NAME[factory], state[name]))
-        if self.branch:  # only branch analysis reads the text (coverage.py's partial regexes)
-            from coverage.python import get_python_source
-
-            try:
-                parser.text = get_python_source(real)  # left out of the frame: read it back
-            except Exception:  # noqa: BLE001  # unreadable now: the in-process parse says so
-                return None
-            if _stat_key(real) != key:
-                return None
-        return parser
+        return _rebuilt(real, key, state, defaults, branch=self.branch)
 
     def ask_numbers(self, request: Mapping[str, Any], files: Iterable[tuple[str, Any]]) -> bool:
         """Have the child compute coverage.py's ``Numbers`` of these measured files.
@@ -333,11 +319,13 @@ class _Parsed:
         self.kept: dict[str, tuple[tuple[int, int], Any]] = {}
         self.failed: set[str] = set()
         self.kept_bytes = 0
+        self.cache = _ParseCache(self.exclude, branch=self.branch)
 
-    def keep(self, path: str, key: tuple[int, int], parser: Any) -> None:
-        size = len(parser.text or "")
+    def keep(self, path: str, key: tuple[int, int], parsed: Any) -> None:
+        """Keep a parser, or a cached ``(state, defaults)`` to rebuild one from."""
+        size = key[0]
         if self.kept_bytes + size <= _KEEP_BYTES:
-            self.kept[path] = (key, parser)
+            self.kept[path] = (key, parsed)
             self.kept_bytes += size
 
     def parser_of(self, path: str) -> Any:
@@ -349,9 +337,13 @@ class _Parsed:
             key = _stat_key(path)
             if key is None:
                 return None
-            entry = (key, _parse(path, self.exclude, branch=self.branch))
+            state, defaults, parser = self.cache.parse(path, self.exclude, branch=self.branch)
+            entry = (key, parser if parser is not None else (state, defaults))
         key, parser = entry
-        return parser if _stat_key(path) == key else None  # changed since: not ours
+        if isinstance(parser, tuple):  # from the cache: rebuilt as the pytest process does
+            state, defaults = parser
+            parser = _rebuilt(path, key, state, defaults, branch=self.branch)
+        return parser if parser is not None and _stat_key(path) == key else None
 
 
 def _parse(path: str, exclude: str, *, branch: bool) -> Any:
@@ -365,11 +357,164 @@ def _parse(path: str, exclude: str, *, branch: bool) -> Any:
     return parser
 
 
+def _state_of(parser: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """A parser's state as plain marshallable values, and which were defaultdicts."""
+    state = dict(vars(parser))
+    state["text"] = None  # read back where needed: half the bytes
+    state["_ast_root"] = None  # only arcs() reads it, done when wanted
+    # marshal knows plain dicts only: defaultdicts travel as dicts, named.
+    defaults = {}
+    for name, value in state.items():
+        if isinstance(value, defaultdict):
+            defaults[name] = _FACTORIES[value.default_factory]
+            state[name] = dict(value)
+    return state, defaults
+
+
+def _rebuilt(
+    path: str,
+    key: tuple[int, int],
+    state: dict[str, Any],
+    defaults: dict[str, str],
+    *,
+    branch: bool,
+) -> Any:
+    """coverage.py's parser from ``_state_of``'s state, or None if ``path`` changed since."""
+    from coverage.parser import PythonParser
+
+    parser = PythonParser.__new__(PythonParser)
+    parser.__dict__.update(state)
+    for name, factory in defaults.items():
+        setattr(parser, name, defaultdict(_BY_NAME[factory], state[name]))
+    if branch:  # only branch analysis reads the text (coverage.py's partial regexes)
+        from coverage.python import get_python_source
+
+        try:
+            parser.text = get_python_source(path)  # left out of the state: read it back
+        except Exception:  # noqa: BLE001  # unreadable now: the in-process parse says so
+            return None
+        if _stat_key(path) != key:
+            return None
+    return parser
+
+
+#: Bump when what a cache entry holds changes.
+_CACHE_FORMAT = 1
+_CACHE_DAYS = 14  # entries unused this long are removed (at most one sweep a day)
+
+
+def _cache_root() -> Path | None:
+    """The user's cache directory for pytest-pbe (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    if not Path(base).is_absolute():
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):  # no home directory: no cache
+            return None
+    return Path(base) / "pytest-pbe" / "coverage-parses"
+
+
+class _ParseCache:
+    """coverage.py's parse of a file's exact content, kept across sessions.
+
+    Like mypy's cache, so that a second run on an unchanged tree does not parse again: an
+    entry per file path holds the parse and the hash of what it was made from (the file's
+    bytes, coverage.py's and Python's versions, the ``exclude`` setting, branch or not),
+    and is used only when the hash of the file's bytes now matches. It lives in the user's
+    cache directory, not in the project, so that no repository can bring its own entries.
+    Any failure (unwritable, damaged, a race with an edit) means parsing as before.
+    """
+
+    def __init__(self, exclude: str, *, branch: bool, root: Path | None = None) -> None:
+        import coverage
+
+        self.root = root if root is not None else _cache_root()
+        salt = f"{_CACHE_FORMAT}\0{coverage.__version__}\0{sys.version}\0{branch}\0{exclude}"
+        self._salt = salt.encode("utf-8", "surrogateescape") + b"\0"
+        self._ready: bool | None = None
+
+    def _content_key(self, path: str) -> bytes | None:
+        import hashlib
+
+        try:
+            with open(path, "rb") as source:  # noqa: PTH123  # thousands of files
+                data = source.read()
+        except OSError:
+            return None
+        return hashlib.blake2b(self._salt + data, digest_size=20).digest()
+
+    def _entry(self, path: str) -> Path | None:
+        import hashlib
+
+        if self.root is None:
+            return None
+        name = hashlib.blake2b(os.fsencode(path), digest_size=16).hexdigest()
+        return self.root / name[:2] / name[2:]
+
+    def parse(self, path: str, exclude: str, *, branch: bool) -> tuple[Any, Any, Any]:
+        """``(state, defaults, parser)`` of ``path``; parser None when it came from the cache."""
+        content = self._content_key(path)
+        entry = self._entry(path)
+        if content is not None and entry is not None:
+            try:
+                stored, state, defaults = marshal.loads(entry.read_bytes())  # noqa: S302  # nosec B302  # ours, keyed
+            except Exception:  # noqa: BLE001,S110  # missing or damaged: parse it  # nosec B110
+                pass
+            else:
+                if stored == content and isinstance(state, dict) and isinstance(defaults, dict):
+                    with contextlib.suppress(OSError):
+                        os.utime(entry)  # in use: kept by the sweep
+                    return state, defaults, None
+        parser = _parse(path, exclude, branch=branch)
+        state, defaults = _state_of(parser)
+        # Stored only if the bytes are still those hashed: an edit meanwhile is parsed again.
+        if content is not None and entry is not None and self._content_key(path) == content:
+            self._store(entry, marshal.dumps((content, state, defaults)))
+        return state, defaults, parser
+
+    def _store(self, entry: Path, blob: bytes) -> None:
+        if not self._prepared():
+            return
+        temporary = entry.with_name(f"{entry.name}.{os.getpid()}.tmp")
+        try:
+            entry.parent.mkdir(exist_ok=True)
+            temporary.write_bytes(blob)
+            temporary.replace(entry)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+
+    def _prepared(self) -> bool:
+        if self._ready is None:
+            self._ready = False
+            if self.root is not None:
+                with contextlib.suppress(OSError):
+                    self.root.mkdir(parents=True, exist_ok=True)
+                    _sweep(self.root)
+                    self._ready = True
+        return self._ready
+
+
+def _sweep(root: Path) -> None:
+    """Remove the cache entries unused for ``_CACHE_DAYS``; at most once a day."""
+    stamp = root / ".swept"
+    now = time.time()
+    with contextlib.suppress(OSError):
+        if now - stamp.stat().st_mtime < 86400:
+            return
+    stamp.touch()
+    for entry in root.glob("*/*"):
+        with contextlib.suppress(OSError):
+            if now - entry.stat().st_mtime > _CACHE_DAYS * 86400:
+                entry.unlink()
+
+
 def _parse_all(
     job: dict[str, Any], out: IO[bytes], stop: Callable[[], bool] | None = None
 ) -> _Parsed:
     """Parse the job's files in order, sending each parse; until ``stop()`` says so."""
     parsed = _Parsed(job)
+    cache = parsed.cache
     first = int(job.get("first", 0))  # the changed files: sent as soon as they are parsed
     pending = bytearray()
     sent_at = time.monotonic()
@@ -377,27 +522,19 @@ def _parse_all(
         if stop is not None and index > first and stop():
             break  # the tests are over: the figures come first now
         key = _stat_key(path)
-        parser: Any = None
+        kept: Any = None
         if key is not None:
             try:
-                parser = _parse(path, parsed.exclude, branch=parsed.branch)
-                state = dict(vars(parser))
-                state["text"] = None  # the pytest process reads it back: half the bytes
-                state["_ast_root"] = None  # only arcs() reads it, done above when wanted
-                # marshal knows plain dicts only: defaultdicts travel as dicts, named.
-                defaults = {}
-                for name, value in state.items():
-                    if isinstance(value, defaultdict):
-                        defaults[name] = _FACTORIES[value.default_factory]
-                        state[name] = dict(value)
+                state, defaults, parser = cache.parse(path, parsed.exclude, branch=parsed.branch)
                 frame = marshal.dumps((path, key, state, defaults))
+                kept = parser if parser is not None else (state, defaults)
             except Exception:  # noqa: BLE001  # the pytest process parses it and says why
-                parser = None
-        if parser is None or key is None:
+                kept = None
+        if kept is None or key is None:
             parsed.failed.add(path)
             frame = marshal.dumps((path, key, None, {}))
         else:
-            parsed.keep(path, key, parser)
+            parsed.keep(path, key, kept)
         pending += _frame(path, frame)
         now = time.monotonic()
         if index == first or len(pending) >= _BATCH_BYTES or now - sent_at >= _BATCH_SECONDS:
