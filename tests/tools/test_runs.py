@@ -207,3 +207,27 @@ def test_the_background_starts_import_nothing_new_while_collection_imports_the_p
 
     assert verdict.checks["lint"]["status"] == "failed"
     assert not log.exists(), log.read_text()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and per-thread nice")
+def test_a_forked_process_gets_a_spawner_of_its_own(tmp_path):
+    # The spawner thread does not survive a fork: the child must not wait for it forever.
+    import os
+    import signal
+    import warnings
+
+    from pytest_pbe.tools.process import spawn
+
+    assert spawn([sys.executable, "-c", "pass"]).wait(timeout=30) == 0  # the thread exists
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12: fork beside threads
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status only
+        code = 1
+        try:
+            signal.alarm(30)
+            code = spawn([sys.executable, "-c", "raise SystemExit(7)"]).wait(timeout=30)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 7

@@ -122,6 +122,10 @@ class _Spawner:
     """
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._pending = threading.Condition(self._lock)
         self._jobs: list[_SpawnJob] = []
@@ -129,6 +133,8 @@ class _Spawner:
 
     def popen(self, argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
         job = _SpawnJob(list(argv), options)
+        if self._pid != os.getpid():  # a forked child: the thread (and its lock) stayed behind
+            self._reset()
         with self._pending:
             if self._thread is None:
                 thread = threading.Thread(target=self._serve, name="pbe-spawn", daemon=True)
