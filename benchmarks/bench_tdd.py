@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_pbe.checks.tdd import judge_range, replay_verdicts
 from pytest_pbe.git import BaseRevision, Classifier, Repository, history
-from pytest_pbe.tdd.replay import VERIFIED, node_id
+from pytest_pbe.tdd.judging import judge_range, replay_verdicts
+from pytest_pbe.tdd.replay import node_id
 from pytest_pbe.tdd.source import outline
+from pytest_pbe.tdd.verdicts import VERIFIED
 
 ENV = {
     **os.environ,

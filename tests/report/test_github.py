@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_pbe.model import CheckResult, Finding, Report, Severity, Status
-from pytest_pbe.report import github
+from pytest_pbe.report import annotations_enabled, github
 
 HOSTILE = 'bad, worse: 100% <script>alert("x")</script> | *bold* [link](http://e.x)\nline2\r%0A'
 HOSTILE_PATH = "src/we,ird:dir/50% <b>name</b>.py"
@@ -124,7 +124,7 @@ def test_the_per_job_limit_is_respected_too(
 def test_annotations_switch_on_automatically_inside_github_actions(
     mode: str, env: dict[str, str], expected: bool
 ) -> None:
-    assert github.enabled(mode, env) is expected
+    assert annotations_enabled(mode, env) is expected
 
 
 def test_the_step_summary_is_appended_and_stays_under_one_mebibyte(

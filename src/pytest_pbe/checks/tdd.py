@@ -8,7 +8,7 @@ See ``pytest_pbe.tdd.verdicts`` for what history can and cannot prove, and
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_pbe.checks.base import Check
 from pytest_pbe.errors import PbeError
@@ -20,17 +20,6 @@ if TYPE_CHECKING:
     from pytest_pbe.context import VerifyContext
     from pytest_pbe.git import Commit
     from pytest_pbe.model import CheckResult
-
-# Moved to ``pytest_pbe.tdd.judging``; still importable from here.
-_JUDGING = frozenset({"Judgement", "judge_range", "line_ranges", "replay_job", "replay_verdicts"})
-
-
-def __getattr__(name: str) -> Any:  # whatever the judging module defines
-    if name in _JUDGING:
-        from pytest_pbe.tdd import judging
-
-        return getattr(judging, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class TddCheck(Check):

@@ -337,7 +337,7 @@ class _Parsed:
             key = _stat_key(path)
             if key is None:
                 return None
-            state, defaults, parser = self.cache.parse(path, self.exclude, branch=self.branch)
+            state, defaults, parser = self.cache.parse(path)
             entry = (key, parser if parser is not None else (state, defaults))
         key, parser = entry
         if isinstance(parser, tuple):  # from the cache: rebuilt as the pytest process does
@@ -425,10 +425,12 @@ class _ParseCache:
     Any failure (unwritable, damaged, a race with an edit) means parsing as before.
     """
 
-    def __init__(self, exclude: str, *, branch: bool, root: Path | None = None) -> None:
+    def __init__(self, exclude: str, *, branch: bool) -> None:
         import coverage
 
-        self.root = root if root is not None else _cache_root()
+        self.exclude = exclude
+        self.branch = branch
+        self.root = _cache_root()
         salt = f"{_CACHE_FORMAT}\0{coverage.__version__}\0{sys.version}\0{branch}\0{exclude}"
         self._salt = salt.encode("utf-8", "surrogateescape") + b"\0"
         self._ready: bool | None = None
@@ -451,7 +453,7 @@ class _ParseCache:
         name = hashlib.blake2b(os.fsencode(path), digest_size=16).hexdigest()
         return self.root / name[:2] / name[2:]
 
-    def parse(self, path: str, exclude: str, *, branch: bool) -> tuple[Any, Any, Any]:
+    def parse(self, path: str) -> tuple[Any, Any, Any]:
         """``(state, defaults, parser)`` of ``path``; parser None when it came from the cache."""
         content = self._content_key(path)
         entry = self._entry(path)
@@ -465,7 +467,7 @@ class _ParseCache:
                     with contextlib.suppress(OSError):
                         os.utime(entry)  # in use: kept by the sweep
                     return state, defaults, None
-        parser = _parse(path, exclude, branch=branch)
+        parser = _parse(path, self.exclude, branch=self.branch)
         state, defaults = _state_of(parser)
         # Stored only if the bytes are still those hashed: an edit meanwhile is parsed again.
         if content is not None and entry is not None and self._content_key(path) == content:
@@ -525,12 +527,12 @@ def _parse_all(
         kept: Any = None
         if key is not None:
             try:
-                state, defaults, parser = cache.parse(path, parsed.exclude, branch=parsed.branch)
+                state, defaults, parser = cache.parse(path)
                 frame = marshal.dumps((path, key, state, defaults))
                 kept = parser if parser is not None else (state, defaults)
             except Exception:  # noqa: BLE001  # the pytest process parses it and says why
                 kept = None
-        if kept is None or key is None:
+        if kept is None or key is None:  # unreadable, or it did not parse
             parsed.failed.add(path)
             frame = marshal.dumps((path, key, None, {}))
         else:

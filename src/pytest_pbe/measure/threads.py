@@ -16,6 +16,8 @@ from typing import Any
 #: a thread before starting it: ``OWN_THREADS.add(thread)``.
 OWN_THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
+_MONITORING_TOOLS = range(6)  # sys.monitoring's tool ids (0-5)
+
 
 def untraced() -> None:
     """Stop tracing the calling thread; call it first thing in a thread of our own.
@@ -72,4 +74,4 @@ def hidden_from_every_tracer() -> bool:
     monitoring = getattr(sys, "monitoring", None)
     if monitoring is None:
         return True
-    return all(monitoring.get_tool(tool) is None for tool in range(6))
+    return all(monitoring.get_tool(tool) is None for tool in _MONITORING_TOOLS)

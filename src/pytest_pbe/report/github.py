@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_pbe.model import Report
-from pytest_pbe.report import annotations_enabled, markdown
+from pytest_pbe.report import markdown
 from pytest_pbe.report.findings import Level, check_level, entries, unexplained
 
 PER_LEVEL = 10  # GitHub keeps 10 error, 10 warning and 10 notice annotations per step
@@ -20,9 +20,6 @@ STEP_SUMMARY_LIMIT = 1024 * 1024  # bytes per step summary
 _SUMMARY_MARGIN = 4 * 1024  # room for what other steps' tools may still append
 
 _COMMAND = {Level.ERROR: "error", Level.WARNING: "warning", Level.NOTE: "notice"}
-
-
-enabled = annotations_enabled  # ``auto`` means: inside GitHub Actions (GITHUB_ACTIONS=true)
 
 
 def escape_data(text: str) -> str:

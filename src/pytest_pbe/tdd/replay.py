@@ -40,9 +40,7 @@ from typing import Any
 
 from pytest_pbe.errors import GitError, PbeError
 from pytest_pbe.git.runner import Repository
-from pytest_pbe.tdd.verdicts import FAILED as FAILED  # the outcomes, defined beside the verdicts
-from pytest_pbe.tdd.verdicts import UNVERIFIED as UNVERIFIED
-from pytest_pbe.tdd.verdicts import VERIFIED as VERIFIED
+from pytest_pbe.tdd.verdicts import FAILED, UNVERIFIED, VERIFIED  # defined beside the verdicts
 from pytest_pbe.tools.process import die_with_parent
 
 PROBE_NAME = "pbe_replay_probe"
