@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_pbe.errors import PbeError
+from pytest_pbe.measure.collected import CollectedData, collected_in_memory
 from pytest_pbe.measure.parsing import ParsedAhead
 from pytest_pbe.measure.pertest import PerTestLines
 
@@ -208,6 +209,13 @@ class _Collector:
         if before_reading is not None:
             before_reading()
         return self.cov.get_data()
+
+    def collected(self, before_reading: Callable[[], None] | None = None) -> CollectedData | None:
+        """``data()`` read from the collector itself (``measure.collected``), else None."""
+        self.stop()
+        if before_reading is not None:
+            before_reading()
+        return collected_in_memory(self.cov)
 
 
 _EARLY = pytest.StashKey[_Collector]()
@@ -421,6 +429,18 @@ class CoverageMeasurement:
         self.worker_data.clear()
         return data
 
+    def _session_data(self) -> CoverageData | CollectedData:
+        """``merged_data()``, read from the collector itself when nothing is merged in."""
+        collector = self.collector
+        merged_in = bool(self.earlier or self.worker_data)
+        # Where coverage.py's own report computes the total, it reads its own data anyway.
+        if collector is not None and not merged_in and not _reported_by_coverage(collector.cov):
+            recorder = self.recorder
+            found = collector.collected(recorder.finish if recorder is not None else None)
+            if found is not None:
+                return found
+        return self.merged_data()
+
     def result(self) -> MeasuredCoverage:
         """The session's coverage, measured once (raises ``PbeError`` when it cannot be)."""
         if self._result is None:
@@ -441,7 +461,7 @@ class CoverageMeasurement:
                 + ", ".join(repr(w) for w in self.lost_workers)
                 + " never arrived (the worker crashed or was restarted): rerun the session"
             )
-        data = self.merged_data()
+        data = self._session_data()
         collector = self.collector
         if collector is None:  # merged_data raised already; kept for the type checker
             raise PbeError("coverage collector was never started in this process")
@@ -529,7 +549,7 @@ def _total(cov: coverage.Coverage) -> float | None:
 
 def _measured(
     cov: coverage.Coverage,
-    data: CoverageData,
+    data: CoverageData | CollectedData,
     *,
     contexts: bool,
     origin: str,
@@ -592,7 +612,7 @@ class _Analyzer:
     def __init__(
         self,
         cov: coverage.Coverage,
-        data: CoverageData,
+        data: CoverageData | CollectedData,
         *,
         contexts: bool,
         cli_source: list[str] | None,
@@ -648,9 +668,9 @@ class _Analyzer:
             analysis = self.cov._analyze(morf, file_reporter=reporter)
         else:
             # What ``Coverage._analyze`` does, without its per-call data flush and realpath.
-            analysis = analysis_from_file_reporter(
-                self.data, self.cov.config.precision, reporter, morf
-            )
+            # It asks the data has_arcs, lines and arcs: CollectedData answers those too.
+            data: Any = self.data
+            analysis = analysis_from_file_reporter(data, self.cov.config.precision, reporter, morf)
         if morf in self.names:
             self._numbers[morf] = analysis.numbers
         return analysis, reporter
@@ -727,9 +747,7 @@ class _Analyzer:
         return self._for_total
 
     def _reported_by_coverage(self) -> bool:
-        """Whether only coverage.py's own ``report()`` sees the data as it would."""
-        config = self.cov.config
-        return bool(config.paths or config.plugins or config.report_contexts)
+        return _reported_by_coverage(self.cov)
 
     def ask_ahead(self) -> None:
         """Have the parsing child compute the total's figures while the items are judged.
@@ -846,6 +864,12 @@ class _Analyzer:
         elif include and not include.match(real):
             return f"outside {_section(self.cov, 'run')} include", False
         return "never imported by a test", False
+
+
+def _reported_by_coverage(cov: coverage.Coverage) -> bool:
+    """Whether only coverage.py's own ``report()`` sees the data as it would."""
+    config = cov.config
+    return bool(config.paths or config.plugins or config.report_contexts)
 
 
 def _should_be_python(filename: str) -> bool:

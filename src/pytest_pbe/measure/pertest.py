@@ -23,11 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from pytest_pbe.errors import PbeError, first_line
-
-# CTracer packs a branch arc (from, to) into one int: 28 bits each, two sign bits above.
-_LINE_MASK = 0xFFFFFFF
-_FROM_NEGATIVE = 1 << 56
-_TO_NEGATIVE = 1 << 57
+from pytest_pbe.measure.collected import FROM_NEGATIVE, LINE_MASK, TO_NEGATIVE
 
 
 def _collector_of(cov: Any) -> tuple[Any, str]:
@@ -200,10 +196,10 @@ def _lines(entries: Iterable[Any], *, branch: bool, packed: bool) -> set[int]:
         if isinstance(entry, tuple):
             lines.update(n for n in entry if n > 0)
         elif branch and packed:
-            if not entry & _FROM_NEGATIVE:
-                lines.add(entry & _LINE_MASK)
-            if not entry & _TO_NEGATIVE:
-                lines.add((entry >> 28) & _LINE_MASK)
+            if not entry & FROM_NEGATIVE:
+                lines.add(entry & LINE_MASK)
+            if not entry & TO_NEGATIVE:
+                lines.add((entry >> 28) & LINE_MASK)
         else:
             lines.add(entry)
     lines.discard(0)
