@@ -134,3 +134,61 @@ def test_the_cache_lives_outside_the_project(project: Path, run_pbe: RunPbe) -> 
         ["git", "status", "--porcelain", "--ignored"], cwd=project, capture_output=True, text=True
     ).stdout
     assert "pbe" not in status.lower(), status
+
+
+def _numbers_entries() -> list[Path]:
+    root = Path(os.environ["XDG_CACHE_HOME"]) / "pytest-pbe" / "coverage-parses"
+    return sorted(root.glob("*/*.numbers"))
+
+
+# The total waits for every answer of the child, so that what it answered (from its
+# cache or not) is what counts, whatever the timing.
+WAIT_FOR_CHILD = """
+import time
+
+
+def pytest_configure(config):
+    from pytest_pbe.measure import coverage as measure
+
+    total = measure._Analyzer.total
+
+    def waited(self):
+        deadline = time.monotonic() + 120
+        while self.ahead is not None and not self.ahead.answered():
+            assert time.monotonic() < deadline, "the child never finished its answers"
+            time.sleep(0.01)
+        return total(self)
+
+    measure._Analyzer.total = waited
+"""
+
+
+def test_an_unchanged_files_figures_are_reused_while_the_tests_run_the_same_lines(
+    project: Path, write: Write, run_pbe: RunPbe, coverage_reports: Callable[[], float]
+) -> None:
+    import marshal
+
+    write("conftest.py", WAIT_FOR_CHILD)
+    _, first = run_pbe()
+    entries = _numbers_entries()
+    assert len(entries) >= 3, entries  # app/a.py, b.py and c.py (the base's, unchanged)
+    kept = {entry: entry.read_bytes() for entry in entries}
+    # Reused, not computed again: entries that say "all covered" show in the total.
+    for entry in entries:
+        key, fields = marshal.loads(kept[entry])  # noqa: S302  # the cache entry we wrote
+        fields = {**fields, "n_missing": 0, "n_missing_branches": 0, "n_partial_branches": 0}
+        entry.write_bytes(marshal.dumps((key, fields)))
+    _, second = run_pbe()
+    assert _total(second) > _total(first)
+
+    # The tests now run more of app/a.py: its stored figures (of fewer lines) are not used.
+    for entry, blob in kept.items():
+        entry.write_bytes(blob)
+    write(
+        "tests/test_app.py",
+        "import time\n\nfrom app import a, b\n\n\n"
+        "def test_f():\n    time.sleep(2)\n    assert a.f(2) == 2\n    assert a.f(0) == 0\n",
+    )
+    _, third = run_pbe()
+    assert _total(third) > _total(first)
+    assert _total(third) == _floor2(coverage_reports())

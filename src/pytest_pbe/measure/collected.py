@@ -59,6 +59,17 @@ class CollectedData:
         self._files = set(executed).union(touched)
         self._arcs: dict[str, list[Arc]] = {}
 
+    @property
+    def packed(self) -> bool:
+        """Whether the arcs are CTracer's packed ints (``packed_arcs`` gives them as they are)."""
+        return self._has_arcs and self._packed
+
+    def packed_arcs(self, filename: str) -> list[int] | None:
+        """A file's arcs still packed (``unpack_arcs`` unpacks them), as ``arcs`` would."""
+        if filename not in self._files:
+            return None
+        return list(self._executed.get(filename, ()))
+
     def has_arcs(self) -> bool:
         return self._has_arcs
 

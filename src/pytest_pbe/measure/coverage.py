@@ -762,12 +762,17 @@ class _Analyzer:
         config = self.cov.config
         data = self.data
         has_arcs = data.has_arcs()
-        read = data.arcs if has_arcs else data.lines
+        read: Callable[[str], Any] = data.arcs if has_arcs else data.lines
+        # Packed arcs go as they are: the child unpacks them, this process has other work.
+        packed = False
+        if isinstance(data, CollectedData) and data.packed:
+            packed, read = True, data.packed_arcs
         ahead.ask_numbers(
             {
                 "exclude": self._exclude,
                 "precision": int(config.precision),
                 "has_arcs": has_arcs,
+                "packed": packed,
                 "partial_list": list(config.partial_list),
                 "partial_always_list": list(config.partial_always_list),
             },

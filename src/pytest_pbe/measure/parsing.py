@@ -22,6 +22,9 @@ the child keeps its parsers, re-checks each file's size and modification time, a
 coverage.py's own ``Numbers`` of the file (``analysis_from_file_reporter`` on a
 ``PythonFileReporter`` whose parser is the child's). Whatever it does not answer (not parsed,
 changed since, an error, a dead child) the pytest process analyses itself, as before.
+A file's figures depend only on its bytes, what of it ran and a few settings: they are kept
+in the parse cache too, keyed by a hash of all three, since the tests of an unchanged file
+usually run the same lines again.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from pytest_pbe.measure.collected import unpack_arcs
 from pytest_pbe.measure.threads import OWN_THREADS, untraced
 from pytest_pbe.tools.process import spawn, tool_environment
 
@@ -316,17 +320,25 @@ class _Parsed:
         self.exclude = str(job["exclude"])
         self.branch = bool(job["branch"])
         self.listed = frozenset(job["files"])
-        self.kept: dict[str, tuple[tuple[int, int], Any]] = {}
+        # path -> (stat key, parser or cached state, digest of the bytes parsed or None)
+        self.kept: dict[str, tuple[tuple[int, int], Any, bytes | None]] = {}
         self.failed: set[str] = set()
         self.kept_bytes = 0
         self.cache = _ParseCache(self.exclude, branch=self.branch)
 
-    def keep(self, path: str, key: tuple[int, int], parsed: Any) -> None:
+    def keep(self, path: str, key: tuple[int, int], parsed: Any, content: bytes | None) -> None:
         """Keep a parser, or a cached ``(state, defaults)`` to rebuild one from."""
         size = key[0]
         if self.kept_bytes + size <= _KEEP_BYTES:
-            self.kept[path] = (key, parsed)
+            self.kept[path] = (key, parsed, content)
             self.kept_bytes += size
+
+    def content_of(self, path: str) -> bytes | None:
+        """The digest of the bytes ``path`` was parsed from, if it is unchanged since."""
+        entry = self.kept.get(path)
+        if entry is None or entry[2] is None or _stat_key(path) != entry[0]:
+            return None
+        return entry[2]
 
     def parser_of(self, path: str) -> Any:
         """The parser of this very content of ``path``, parsing it now if it was not kept."""
@@ -337,9 +349,9 @@ class _Parsed:
             key = _stat_key(path)
             if key is None:
                 return None
-            state, defaults, parser = self.cache.parse(path)
-            entry = (key, parser if parser is not None else (state, defaults))
-        key, parser = entry
+            state, defaults, parser, content = self.cache.parse(path)
+            entry = (key, parser if parser is not None else (state, defaults), content)
+        key, parser, _ = entry
         if isinstance(parser, tuple):  # from the cache: rebuilt as the pytest process does
             state, defaults = parser
             parser = _rebuilt(path, key, state, defaults, branch=self.branch)
@@ -453,8 +465,11 @@ class _ParseCache:
         name = hashlib.blake2b(os.fsencode(path), digest_size=16).hexdigest()
         return self.root / name[:2] / name[2:]
 
-    def parse(self, path: str) -> tuple[Any, Any, Any]:
-        """``(state, defaults, parser)`` of ``path``; parser None when it came from the cache."""
+    def parse(self, path: str) -> tuple[Any, Any, Any, bytes | None]:
+        """``(state, defaults, parser, digest)`` of ``path``; parser None if from the cache.
+
+        The digest is the hash of the bytes parsed (None when they could not be hashed).
+        """
         content = self._content_key(path)
         entry = self._entry(path)
         if content is not None and entry is not None:
@@ -466,13 +481,38 @@ class _ParseCache:
                 if stored == content and isinstance(state, dict) and isinstance(defaults, dict):
                     with contextlib.suppress(OSError):
                         os.utime(entry)  # in use: kept by the sweep
-                    return state, defaults, None
+                    return state, defaults, None, content
         parser = _parse(path, self.exclude, branch=self.branch)
         state, defaults = _state_of(parser)
         # Stored only if the bytes are still those hashed: an edit meanwhile is parsed again.
         if content is not None and entry is not None and self._content_key(path) == content:
             self._store(entry, marshal.dumps((content, state, defaults)))
-        return state, defaults, parser
+            return state, defaults, parser, content
+        return state, defaults, parser, None
+
+    def _numbers_entry(self, path: str) -> Path | None:
+        entry = self._entry(path)
+        return entry.with_name(entry.name + ".numbers") if entry is not None else None
+
+    def numbers(self, path: str, key: bytes) -> dict[str, int] | None:
+        """The ``Numbers`` fields stored for ``path`` under ``key`` (see ``_numbers_of``)."""
+        entry = self._numbers_entry(path)
+        if entry is None:
+            return None
+        try:
+            stored, fields = marshal.loads(entry.read_bytes())  # noqa: S302  # nosec B302  # ours, keyed
+        except Exception:  # noqa: BLE001  # missing or damaged: computed again
+            return None
+        if stored != key or not isinstance(fields, dict):
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(entry)  # in use: kept by the sweep
+        return fields
+
+    def store_numbers(self, path: str, key: bytes, fields: dict[str, int]) -> None:
+        entry = self._numbers_entry(path)
+        if entry is not None:
+            self._store(entry, marshal.dumps((key, fields)))
 
     def _store(self, entry: Path, blob: bytes) -> None:
         if not self._prepared():
@@ -525,9 +565,10 @@ def _parse_all(
             break  # the tests are over: the figures come first now
         key = _stat_key(path)
         kept: Any = None
+        content: bytes | None = None
         if key is not None:
             try:
-                state, defaults, parser = cache.parse(path)
+                state, defaults, parser, content = cache.parse(path)
                 frame = marshal.dumps((path, key, state, defaults))
                 kept = parser if parser is not None else (state, defaults)
             except Exception:  # noqa: BLE001  # the pytest process parses it and says why
@@ -536,7 +577,7 @@ def _parse_all(
             parsed.failed.add(path)
             frame = marshal.dumps((path, key, None, {}))
         else:
-            parsed.keep(path, key, kept)
+            parsed.keep(path, key, kept, content)
         pending += _frame(path, frame)
         now = time.monotonic()
         if index == first or len(pending) >= _BATCH_BYTES or now - sent_at >= _BATCH_SECONDS:
@@ -553,21 +594,35 @@ def _parse_all(
 class _Executed:
     """The data shim: what coverage.py's ``CoverageData`` gave the pytest process for a file."""
 
-    def __init__(self, has_arcs: bool) -> None:
+    def __init__(self, has_arcs: bool, *, packed: bool = False) -> None:
         self._has_arcs = has_arcs
-        self.executed: Any = None  # lines, or arcs with ``has_arcs``; None: not in the data
+        self._packed = packed  # arcs as CTracer packs them (``measure.collected``)
+        self._executed: Any = None  # lines, or arcs with ``has_arcs``; None: not in the data
+        self._arcs: Any = None
+
+    def use(self, executed: Any) -> None:
+        self._executed = executed
+        self._arcs = None
+
+    def key(self) -> bytes:
+        """What was executed, in a canonical form (part of a stored figures' key)."""
+        return marshal.dumps(None if self._executed is None else sorted(self._executed))
 
     def has_arcs(self) -> bool:
         return self._has_arcs
 
     def lines(self, filename: str) -> Any:
-        if not self._has_arcs or self.executed is None:
-            return self.executed
+        if not self._has_arcs or self._executed is None:
+            return self._executed
         # CoverageData.lines() with arcs: every line an arc starts or ends at.
-        return list({n for arc in self.executed for n in arc if n > 0})
+        return list({n for arc in self.arcs(filename) for n in arc if n > 0})
 
     def arcs(self, filename: str) -> Any:
-        return self.executed if self._has_arcs else None
+        if not self._has_arcs:
+            return None
+        if self._arcs is None and self._executed is not None:
+            self._arcs = unpack_arcs(self._executed) if self._packed else self._executed
+        return self._arcs
 
 
 class _Config:
@@ -601,8 +656,18 @@ def _answer(parsed: _Parsed, inbox: queue.Queue[tuple[str, Any] | None], out: IO
         return
     usable = request.get("exclude") == parsed.exclude and bool(request["has_arcs"]) == parsed.branch
     shim = _Coverage(_Config(request))
-    data = _Executed(bool(request["has_arcs"]))
+    data = _Executed(bool(request["has_arcs"]), packed=bool(request.get("packed")))
     precision = int(request["precision"])
+    # Whatever else the figures depend on, beside the file's bytes and what ran of it.
+    settings = marshal.dumps(
+        (
+            coverage.__version__,
+            precision,
+            shim.config.partial_list,
+            shim.config.partial_always_list,
+            bool(request["has_arcs"]),
+        )
+    )
     pending: list[tuple[str, dict[str, int]]] = []
     sent_at = time.monotonic()
 
@@ -621,8 +686,8 @@ def _answer(parsed: _Parsed, inbox: queue.Queue[tuple[str, Any] | None], out: IO
         if message is None or message[0] != "files":
             break
         for name, executed in message[1] if usable else ():
-            data.executed = executed
-            fields = _numbers_of(name, parsed, shim, data, precision)
+            data.use(executed)
+            fields = _numbers_of(name, parsed, shim, data, precision, settings)
             if fields is not None:
                 pending.append((name, fields))
                 if time.monotonic() - sent_at >= _ANSWER_SECONDS:
@@ -633,15 +698,30 @@ def _answer(parsed: _Parsed, inbox: queue.Queue[tuple[str, Any] | None], out: IO
 
 
 def _numbers_of(
-    name: str, parsed: _Parsed, shim: _Coverage, data: _Executed, precision: int
+    name: str, parsed: _Parsed, shim: _Coverage, data: _Executed, precision: int, settings: bytes
 ) -> dict[str, int] | None:
-    """coverage.py's ``Numbers`` fields of one measured file, or None to leave it."""
+    """coverage.py's ``Numbers`` fields of one measured file, or None to leave it.
+
+    Kept across sessions beside the file's parse: a file's figures depend only on its
+    bytes, what of it ran and the ``settings``, so an entry keyed by the hash of all three
+    is exact (the tests of an unchanged tree usually run the same lines again).
+    """
+    import hashlib
+
     from coverage.python import PythonFileReporter
     from coverage.results import analysis_from_file_reporter
 
     try:
         reporter = PythonFileReporter(name, shim)  # type: ignore[arg-type]
-        parser = parsed.parser_of(reporter.filename)
+        path = reporter.filename
+        content = parsed.content_of(path)
+        key = None
+        if content is not None:
+            key = hashlib.blake2b(content + settings + data.key(), digest_size=20).digest()
+            stored = parsed.cache.numbers(path, key)
+            if stored is not None:
+                return stored
+        parser = parsed.parser_of(path)
         if parser is None:
             return None
         reporter._parser = parser  # the child's parse of this very content
@@ -653,7 +733,10 @@ def _numbers_of(
         ).numbers
     except Exception:  # noqa: BLE001  # the pytest process analyses it and says why
         return None
-    return {f.name: getattr(numbers, f.name) for f in dataclasses.fields(numbers)}
+    fields = {f.name: getattr(numbers, f.name) for f in dataclasses.fields(numbers)}
+    if key is not None and parsed.content_of(path) == content:  # unchanged while analysed
+        parsed.cache.store_numbers(path, key, fields)
+    return fields
 
 
 def _inbox(stream: IO[bytes]) -> queue.Queue[tuple[str, Any] | None]:
