@@ -264,3 +264,29 @@ def test_the_metrics_carry_every_verdict_count(story, mode: str) -> None:
     for key in ("test_first", "paired", "refactor", "exempt", "test_after", "untested"):
         assert key in metrics
     assert metrics["mode"] == mode
+
+
+GIT_AWAY_AFTER_THE_TESTS = """
+import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    (session.config.rootpath / ".git").rename(session.config.rootpath / ".git-away")
+"""
+
+
+def test_the_history_is_read_beside_the_tests_so_judging_asks_git_nothing(story) -> None:
+    # Everything the verdicts need from git (the range's log, its raw changes with blob ids)
+    # is read while the tests run: with the repository gone by then, the judging still works.
+    story.commit("test: discount", **{TEST: DISCOUNT_TEST})
+    story.commit("feat: discount", **{SRC: DISCOUNT})
+    story.write("tests/conftest.py", GIT_AWAY_AFTER_THE_TESTS)
+    story.git("add", "-A")
+    story.git("commit", "-q", "-m", "test: conftest")
+    try:
+        _, item = story.verify()
+    finally:
+        (story.path / ".git-away").rename(story.path / ".git")
+    assert item["status"] == "passed", item
+    assert verdicts(item) == ["exempt", "test-first", "exempt"]

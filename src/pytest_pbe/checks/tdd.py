@@ -10,16 +10,20 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+import pytest
+
 from pytest_pbe.checks.base import Check
 from pytest_pbe.errors import PbeError
 
 if TYPE_CHECKING:
-    import pytest
-
     from pytest_pbe.config import Settings
     from pytest_pbe.context import VerifyContext
     from pytest_pbe.git import Commit
     from pytest_pbe.model import CheckResult
+    from pytest_pbe.tdd.gitread import RawLog
+
+# The range's ``git log --raw``, read beside the tests: ((merge base, last commit), log).
+_RAW_LOG: pytest.StashKey[tuple[tuple[str, str], RawLog]] = pytest.StashKey()
 
 
 class TddCheck(Check):
@@ -31,16 +35,30 @@ class TddCheck(Check):
     def configure(self, config: pytest.Config, settings: Settings) -> None:
         if settings.tdd != "off":
             # ``start`` runs on a thread of its own, which must import nothing: what it
-            # asks the context for (history, the range's files) is imported here.
-            import pytest_pbe.git  # noqa: F401
+            # asks the context for (history, the range's files, the raw log) is imported here.
+            import pytest_pbe.git
+            import pytest_pbe.tdd.gitread  # noqa: F401
 
     def start(self, ctx: VerifyContext) -> None:
         # The range's history (a git log) and its files, which the per-test line recorder
-        # asks for at the first test: read beside the other starts. Errors wait for evaluate.
+        # asks for at the first test, and the raw log the verdicts read: all read beside the
+        # other starts, so that judging asks git nothing. Errors wait for evaluate.
         if ctx.settings.tdd != "off":
             with contextlib.suppress(PbeError):
                 ctx.history()  # first: its git log runs while another start diffs the tree
                 ctx.range_files()
+                self._read_raw_log(ctx)
+
+    @staticmethod
+    def _read_raw_log(ctx: VerifyContext) -> None:
+        """The range's raw log (each commit's changes and blob ids), for the verdicts."""
+        from pytest_pbe.tdd.gitread import raw_log  # imported at configure
+
+        real = [c.sha for c in ctx.history() if c.sha is not None]
+        if real:
+            merge_base = ctx.base().merge_base
+            log = raw_log(ctx.repository(), merge_base, real[-1])
+            ctx.stash[_RAW_LOG] = ((merge_base, real[-1]), log)
 
     def evaluate(self, ctx: VerifyContext) -> CheckResult:
         settings = ctx.settings
@@ -74,15 +92,20 @@ class TddCheck(Check):
         from pytest_pbe.tdd.source import WORKTREE_OUTLINES
 
         repo = ctx.repository()
+        real = [c.sha for c in commits if c.sha is not None]
+        read = ctx.stash.get(_RAW_LOG, None)
+        base = ctx.base()
+        same_range = read is not None and real and read[0] == (base.merge_base, real[-1])
         judged = judge_range(
             repo,
-            ctx.base(),
+            base,
             commits,
             ctx.classifier(),
             rootdir=ctx.rootdir,
             exclude=ctx.settings.tdd_exclude,
             coverage=ctx.coverage,
             working_files=ctx.working_files(),
+            raw=read[1] if read is not None and same_range else None,
         )
         ctx.stash[WORKTREE_OUTLINES] = judged.tree.parsed()  # for the errors item
         if mode == "replay":

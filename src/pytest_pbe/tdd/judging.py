@@ -204,11 +204,13 @@ def judge_range(
     exclude: Sequence[str] = (),
     coverage: Callable[[], MeasuredCoverage] | None = None,
     working_files: Sequence[str] | None = None,
+    raw: RawLog | None = None,
 ) -> Judgement:
     """Judge every commit of the range (the git layer's ``history``), oldest first.
 
     ``working_files``: the working tree's files (``VerifyContext.working_files``), listed
-    here when not given.
+    here when not given. ``raw``: the range's ``raw_log`` if it was read already (from the
+    merge base to the last commit of ``commits``), else it is read here.
     """
     with _cyclic_gc_paused():
         return _judge_range(
@@ -220,6 +222,7 @@ def judge_range(
             exclude=exclude,
             coverage=coverage,
             working_files=listed_files(repo) if working_files is None else working_files,
+            raw=raw,
         )
 
 
@@ -251,6 +254,7 @@ def _judge_range(
     exclude: Sequence[str],
     coverage: Callable[[], MeasuredCoverage] | None,
     working_files: Sequence[str],
+    raw: RawLog | None,
 ) -> Judgement:
     def excluded(path: str) -> bool:
         return not path_selected(path, include=(), exclude=exclude)
@@ -260,7 +264,8 @@ def _judge_range(
     rootdir_rel = _relative(rootdir, repo.root)
     real = [c for c in commits if c.sha is not None]
     last = real[-1].sha if real else None
-    raw = raw_log(repo, base.merge_base, last) if last is not None else RawLog({})
+    if raw is None:
+        raw = raw_log(repo, base.merge_base, last) if last is not None else RawLog({})
     # Most files are still on disk as their last commit left them: read them from there.
     blobs = read_blobs(repo, blob_keys(commits), head=last, disk=tree.read, known=raw.blob_ids)
 
