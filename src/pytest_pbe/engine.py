@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import threading
 import time
 import traceback
@@ -21,6 +20,7 @@ from pytest_pbe.checks.base import Check
 from pytest_pbe.config import BUILTIN_IDS, Settings
 from pytest_pbe.context import VerifyContext
 from pytest_pbe.errors import PbeError, ReportWriteError, first_line
+from pytest_pbe.heap import heap_set_aside
 from pytest_pbe.measure.threads import (
     OWN_THREADS,
     hidden_from_every_tracer,
@@ -71,21 +71,6 @@ def _is_result(value: object) -> bool:
 def _describe(exc: BaseException) -> str:
     text = first_line(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-@contextlib.contextmanager
-def _heap_set_aside() -> Iterator[None]:
-    """Judging allocates much: its garbage collections skip what the session left behind.
-
-    Every object alive now goes to the collector's permanent generation (``gc.freeze``), so
-    each full collection while the items judge walks only their own objects, not the whole
-    test session's heap (hundreds of milliseconds each on a big suite); they go back after.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 class _Starters:
@@ -303,7 +288,7 @@ class Verifier:
         self.facts.exitstatus = int(exitstatus)
         self.facts.collected = session.testscollected
         self.facts.interrupted = int(exitstatus) == int(pytest.ExitCode.INTERRUPTED)
-        with _heap_set_aside():
+        with heap_set_aside():
             try:
                 self._started()
                 results = self._evaluate_all()

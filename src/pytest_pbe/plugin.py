@@ -34,6 +34,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not (config.getoption("pbe_verify") or config.getini("pbe_verify")):
         return
-    from pytest_pbe.engine import Verifier
+    from pytest_pbe.heap import heap_set_aside
 
-    Verifier.install(config)
+    with heap_set_aside():  # the plugin's imports trigger a full collection otherwise
+        from pytest_pbe.engine import Verifier
+
+        Verifier.install(config)
