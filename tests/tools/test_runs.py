@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -236,3 +240,60 @@ def test_a_forked_process_gets_a_spawner_of_its_own(tmp_path):
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 7
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by init, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's"
+)
+@pytest.mark.parametrize("launcher", ["setpriv", "python"])
+def test_a_tool_dies_with_a_pytest_process_that_is_killed(
+    project, write, monkeypatch, fake_tool, tmp_path, launcher
+):
+    # A session killed outright (SIGKILL: no cleanup runs) leaves no tool behind, whether
+    # util-linux's setpriv sets the parent-death signal or (an old setpriv, or none) the
+    # Python launcher does.
+    if launcher == "python":
+        old_setpriv = Path(fake_tool("echo 'setpriv: unrecognized option' >&2\nexit 1\n"))
+        shim = tmp_path / "old-util-linux"
+        shim.mkdir()
+        (shim / "setpriv").symlink_to(old_setpriv)
+        monkeypatch.setenv("PATH", f"{shim}:{os.environ['PATH']}")
+    elif shutil.which("setpriv") is None:
+        pytest.skip("no setpriv on this machine")
+    pid_file = tmp_path / "tool.pid"
+    monkeypatch.setenv(
+        "PBE_RUFF",
+        fake_tool(f'echo $$ > "{pid_file}.tmp"\nmv "{pid_file}.tmp" "{pid_file}"\nexec sleep 60\n'),
+    )
+    write("src/app/new.py", "def f() -> None:\n    return None\n")
+    write("tests/test_app.py", "import time\n\n\ndef test_waits():\n    time.sleep(60)\n")
+    session = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--pbe-verify", "--pbe-checks", "tests,lint"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists():
+            assert session.poll() is None, "the session ended before the tool started"
+            assert time.monotonic() < deadline, "the tool never started"
+            time.sleep(0.05)
+        tool = int(pid_file.read_text())
+        assert _alive(tool)
+    finally:
+        session.kill()
+        session.wait()
+    deadline = time.monotonic() + 10
+    while _alive(tool):
+        assert time.monotonic() < deadline, "the tool outlived the killed pytest process"
+        time.sleep(0.05)
