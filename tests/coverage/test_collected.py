@@ -111,8 +111,14 @@ def _run(root: Path, *args: str) -> dict[str, Any]:
         "branch = true\ncore = 'pytrace'\n",
         "branch = false\ncore = 'ctrace'\n",
         "branch = false\ncore = 'pytrace'\n",
+        pytest.param(
+            "branch = false\ncore = 'sysmon'\n",
+            marks=pytest.mark.skipif(
+                sys.version_info < (3, 12), reason="sys.monitoring is Python 3.12's"
+            ),
+        ),
     ],
-    ids=["branch-ctrace", "branch-pytrace", "lines-ctrace", "lines-pytrace"],
+    ids=["branch-ctrace", "branch-pytrace", "lines-ctrace", "lines-pytrace", "lines-sysmon"],
 )
 def test_the_collected_data_is_coverage_pys_own(tmp_path, run_config):
     seen = _run(_project(tmp_path, run_config), "run", "-")
