@@ -442,13 +442,17 @@ def test_the_tricky_sources_cover_what_they_claim() -> None:
     assert deco.unit_of(12) == "cached"  # the first line of a multi-line decorator
     assert deco.find("Box.Inner.Deeper.method.local") is not None
     assert not outline(TRICKY["syntax_error"]).parsed
-    guarded = outline(TRICKY["handlers_everywhere"])
+    handlers = TRICKY["handlers_everywhere"]
+    if sys.version_info < (3, 11):  # no except* before 3.11: the same handler, plain
+        handlers = handlers.replace(b"except* (", b"except  (")
+    guarded = outline(handlers)
     assert sorted(guarded.handlers) == [
         (8, 8, 8, "except"),
         (9, 15, 10, "except (errors.Timeout, OSError)"),
         (12, 13, 13, "except errors.Undo[int] if strict else Exception"),
         (19, 20, 20, "except KeyError"),
-        (27, 28, 28, "except lambda: ValueError"),
+        # as ``ast`` writes it: "lambda : ValueError" on Python 3.10
+        (27, 28, 28, f"except {ast.unparse(ast.parse('lambda: ValueError', mode='eval'))}"),
         (33, 36, 36, "except (ValueError, TypeError)"),
     ]
 
