@@ -45,6 +45,37 @@ def write(repo: Path) -> Callable[[str, str], Path]:
     return do
 
 
+# The total waits for every answer of the parsing child, so that what the child answered
+# (from its cache or not) is what counts, whatever the timing.
+_TOTAL_WAITS_FOR_THE_CHILD = """
+import time
+
+
+def pytest_configure(config):
+    from pytest_pbe.measure import coverage as measure
+
+    total = measure._Analyzer.total
+
+    def waited(self):
+        deadline = time.monotonic() + 120
+        while self.ahead is not None and not self.ahead.answered():
+            assert time.monotonic() < deadline, "the child never finished its answers"
+            time.sleep(0.01)
+        return total(self)
+
+    measure._Analyzer.total = waited
+"""
+
+
+@pytest.fixture
+def total_waits_for_the_child(write: Callable[[str, str], Path]) -> None:
+    """The project's sessions compute the total only once the parsing child answered all.
+
+    A conftest in the project's ``tests`` directory (the root's is the test's own).
+    """
+    write("tests/conftest.py", _TOTAL_WAITS_FOR_THE_CHILD)
+
+
 RunPbe = Callable[..., tuple[pytest.RunResult, dict[str, Any]]]
 
 

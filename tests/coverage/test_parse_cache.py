@@ -141,34 +141,12 @@ def _numbers_entries() -> list[Path]:
     return sorted(root.glob("*/*.numbers"))
 
 
-# The total waits for every answer of the child, so that what it answered (from its
-# cache or not) is what counts, whatever the timing.
-WAIT_FOR_CHILD = """
-import time
-
-
-def pytest_configure(config):
-    from pytest_pbe.measure import coverage as measure
-
-    total = measure._Analyzer.total
-
-    def waited(self):
-        deadline = time.monotonic() + 120
-        while self.ahead is not None and not self.ahead.answered():
-            assert time.monotonic() < deadline, "the child never finished its answers"
-            time.sleep(0.01)
-        return total(self)
-
-    measure._Analyzer.total = waited
-"""
-
-
+@pytest.mark.usefixtures("total_waits_for_the_child")
 def test_an_unchanged_files_figures_are_reused_while_the_tests_run_the_same_lines(
     project: Path, write: Write, run_pbe: RunPbe, coverage_reports: Callable[[], float]
 ) -> None:
     import marshal
 
-    write("conftest.py", WAIT_FOR_CHILD)
     _, first = run_pbe()
     entries = _numbers_entries()
     assert len(entries) >= 3, entries  # app/a.py, b.py and c.py (the base's, unchanged)

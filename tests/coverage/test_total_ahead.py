@@ -2,8 +2,9 @@
 
 Each session's total is compared with what ``coverage run -m pytest`` and coverage.py's own
 ``coverage json`` report give for the same project. A project conftest counts the files the
-pytest process analysed itself (``_Analyzer._analysis``) and can make the total wait until
-the child has sent every answer, so that who computed what does not depend on the timing.
+pytest process analysed itself (``_Analyzer._analysis``); the ``total_waits_for_the_child``
+fixture makes the total wait until the child has sent every answer, so that who computed
+what does not depend on the timing.
 """
 
 from __future__ import annotations
@@ -52,17 +53,6 @@ def pytest_configure(config):
         return analysis(self, morf)
 
     measure._Analyzer._analysis = counted
-    if os.environ.get("WAIT_FOR_CHILD"):
-        total = measure._Analyzer.total
-
-        def waited(self):
-            deadline = time.monotonic() + 120
-            while self.ahead is not None and not self.ahead.answered():
-                assert time.monotonic() < deadline, "the child never finished its answers"
-                time.sleep(0.01)
-            return total(self)
-
-        measure._Analyzer.total = waited
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -272,18 +262,17 @@ def _seen(repo: Path) -> dict[str, Any]:
     return seen
 
 
+@pytest.mark.usefixtures("total_waits_for_the_child")
 def test_the_child_computes_the_totals_figures_as_coverage_reports_them(
     repo: Path,
     write: Write,
     commit: Commit,
     run_pbe: RunPbe,
-    monkeypatch: pytest.MonkeyPatch,
     coverage_reports: Callable[[], float],
 ) -> None:
     # Branches, partial branches, "pragma: no cover" and "no branch", multi-line statements
     # and with blocks: every figure is coverage.py's own, whoever computed it.
     _project(repo, write, commit)
-    monkeypatch.setenv("WAIT_FOR_CHILD", "1")
 
     _, item = run_pbe()
 
@@ -296,12 +285,12 @@ def test_the_child_computes_the_totals_figures_as_coverage_reports_them(
     assert item["metrics"]["total_percent"] == int(seen["total"] * 100) / 100
 
 
+@pytest.mark.usefixtures("total_waits_for_the_child")
 def test_files_edited_unparsed_or_new_to_the_child_are_analysed_in_process(
     repo: Path,
     write: Write,
     commit: Commit,
     run_pbe: RunPbe,
-    monkeypatch: pytest.MonkeyPatch,
     coverage_reports: Callable[[], float],
 ) -> None:
     # Files of the base (not judged as new code): only the total reads them.
@@ -317,7 +306,6 @@ def test_files_edited_unparsed_or_new_to_the_child_are_analysed_in_process(
         write("tests/test_late.py", TEST_LATE)
 
     _project(repo, write, commit, base=late_files)
-    monkeypatch.setenv("WAIT_FOR_CHILD", "1")
 
     _, item = run_pbe()
 

@@ -8,6 +8,7 @@ See ``pytest_pbe.tdd.verdicts`` for what history can and cannot prove, and
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pytest
@@ -54,11 +55,9 @@ class TddCheck(Check):
         """The range's raw log (each commit's changes and blob ids), for the verdicts."""
         from pytest_pbe.tdd.gitread import raw_log  # imported at configure
 
-        real = [c.sha for c in ctx.history() if c.sha is not None]
-        if real:
-            merge_base = ctx.base().merge_base
-            log = raw_log(ctx.repository(), merge_base, real[-1])
-            ctx.stash[_RAW_LOG] = ((merge_base, real[-1]), log)
+        key = _range_key(ctx, ctx.history())
+        if key is not None:
+            ctx.stash[_RAW_LOG] = (key, raw_log(ctx.repository(), *key))
 
     def evaluate(self, ctx: VerifyContext) -> CheckResult:
         settings = ctx.settings
@@ -92,20 +91,19 @@ class TddCheck(Check):
         from pytest_pbe.tdd.source import WORKTREE_OUTLINES
 
         repo = ctx.repository()
-        real = [c.sha for c in commits if c.sha is not None]
+        key = _range_key(ctx, commits)
         read = ctx.stash.get(_RAW_LOG, None)
-        base = ctx.base()
-        same_range = read is not None and real and read[0] == (base.merge_base, real[-1])
+        raw = read[1] if read is not None and key is not None and read[0] == key else None
         judged = judge_range(
             repo,
-            base,
+            ctx.base(),
             commits,
             ctx.classifier(),
             rootdir=ctx.rootdir,
             exclude=ctx.settings.tdd_exclude,
             coverage=ctx.coverage,
             working_files=ctx.working_files(),
-            raw=read[1] if read is not None and same_range else None,
+            raw=raw,
         )
         ctx.stash[WORKTREE_OUTLINES] = judged.tree.parsed()  # for the errors item
         if mode == "replay":
@@ -115,3 +113,9 @@ class TddCheck(Check):
         return tdd_result(
             self, judged.verdicts, mode, judged.test_map, judged.why_names, real_commits
         )
+
+
+def _range_key(ctx: VerifyContext, commits: Sequence[Commit]) -> tuple[str, str] | None:
+    """``(merge base, last commit)`` of the range's commits; None when none is committed."""
+    real = [c.sha for c in commits if c.sha is not None]
+    return (ctx.base().merge_base, real[-1]) if real else None

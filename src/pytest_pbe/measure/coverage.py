@@ -204,18 +204,18 @@ class _Collector:
             self.running = False
             self.cov.stop()
 
-    def data(self, before_reading: Callable[[], None] | None = None) -> CoverageData:
+    def _stopped(self, before_reading: Callable[[], None] | None) -> coverage.Coverage:
         self.stop()
         if before_reading is not None:
             before_reading()
-        return self.cov.get_data()
+        return self.cov
+
+    def data(self, before_reading: Callable[[], None] | None = None) -> CoverageData:
+        return self._stopped(before_reading).get_data()
 
     def collected(self, before_reading: Callable[[], None] | None = None) -> CollectedData | None:
         """``data()`` read from the collector itself (``measure.collected``), else None."""
-        self.stop()
-        if before_reading is not None:
-            before_reading()
-        return collected_in_memory(self.cov)
+        return collected_in_memory(self._stopped(before_reading))
 
 
 _EARLY = pytest.StashKey[_Collector]()
@@ -746,9 +746,6 @@ class _Analyzer:
             self._for_total += [n for n in names if n in changed]
         return self._for_total
 
-    def _reported_by_coverage(self) -> bool:
-        return _reported_by_coverage(self.cov)
-
     def ask_ahead(self) -> None:
         """Have the parsing child compute the total's figures while the items are judged.
 
@@ -757,7 +754,7 @@ class _Analyzer:
         parsed and that are unchanged since. ``total`` analyses the rest here.
         """
         ahead = self.ahead
-        if ahead is None or self._reported_by_coverage() or self.cov.config.relative_files:
+        if ahead is None or _reported_by_coverage(self.cov) or self.cov.config.relative_files:
             return
         config = self.cov.config
         data = self.data
@@ -789,7 +786,7 @@ class _Analyzer:
         remapping, plugins' file reporters, report contexts), its own ``report()`` computes
         it.
         """
-        if self._reported_by_coverage():
+        if _reported_by_coverage(self.cov):
             return _total(self.cov)
         from coverage.exceptions import NotPython
 

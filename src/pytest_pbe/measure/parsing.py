@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from pytest_pbe.measure.collected import unpack_arcs
+from pytest_pbe.measure.collected import CollectedData
 from pytest_pbe.measure.threads import OWN_THREADS, untraced
 from pytest_pbe.tools.process import spawn, tool_environment
 
@@ -591,40 +591,6 @@ def _parse_all(
     return parsed
 
 
-class _Executed:
-    """The data shim: what coverage.py's ``CoverageData`` gave the pytest process for a file."""
-
-    def __init__(self, has_arcs: bool, *, packed: bool = False) -> None:
-        self._has_arcs = has_arcs
-        self._packed = packed  # arcs as CTracer packs them (``measure.collected``)
-        self._executed: Any = None  # lines, or arcs with ``has_arcs``; None: not in the data
-        self._arcs: Any = None
-
-    def use(self, executed: Any) -> None:
-        self._executed = executed
-        self._arcs = None
-
-    def key(self) -> bytes:
-        """What was executed, in a canonical form (part of a stored figures' key)."""
-        return marshal.dumps(None if self._executed is None else sorted(self._executed))
-
-    def has_arcs(self) -> bool:
-        return self._has_arcs
-
-    def lines(self, filename: str) -> Any:
-        if not self._has_arcs or self._executed is None:
-            return self._executed
-        # CoverageData.lines() with arcs: every line an arc starts or ends at.
-        return list({n for arc in self.arcs(filename) for n in arc if n > 0})
-
-    def arcs(self, filename: str) -> Any:
-        if not self._has_arcs:
-            return None
-        if self._arcs is None and self._executed is not None:
-            self._arcs = unpack_arcs(self._executed) if self._packed else self._executed
-        return self._arcs
-
-
 class _Config:
     """The parts of coverage.py's configuration a ``PythonFileReporter`` reads here."""
 
@@ -654,20 +620,14 @@ def _answer(parsed: _Parsed, inbox: queue.Queue[tuple[str, Any] | None], out: IO
         out.write(_frame(_ANSWERED, b""))
         out.flush()
         return
-    usable = request.get("exclude") == parsed.exclude and bool(request["has_arcs"]) == parsed.branch
+    has_arcs = bool(request["has_arcs"])
+    packed = bool(request.get("packed"))  # arcs as CTracer packs them (``measure.collected``)
+    usable = request.get("exclude") == parsed.exclude and has_arcs == parsed.branch
     shim = _Coverage(_Config(request))
-    data = _Executed(bool(request["has_arcs"]), packed=bool(request.get("packed")))
     precision = int(request["precision"])
-    # Whatever else the figures depend on, beside the file's bytes and what ran of it.
-    settings = marshal.dumps(
-        (
-            coverage.__version__,
-            precision,
-            shim.config.partial_list,
-            shim.config.partial_always_list,
-            bool(request["has_arcs"]),
-        )
-    )
+    # What else the figures depend on, beside what the parse's digest covers (the file's
+    # bytes, coverage.py's version, branch or not) and what ran of the file.
+    settings = marshal.dumps((precision, shim.config.partial_list, shim.config.partial_always_list))
     pending: list[tuple[str, dict[str, int]]] = []
     sent_at = time.monotonic()
 
@@ -686,8 +646,12 @@ def _answer(parsed: _Parsed, inbox: queue.Queue[tuple[str, Any] | None], out: IO
         if message is None or message[0] != "files":
             break
         for name, executed in message[1] if usable else ():
-            data.use(executed)
-            fields = _numbers_of(name, parsed, shim, data, precision, settings)
+            # The data shim: what coverage.py's ``CoverageData`` gave the pytest process.
+            data = CollectedData(
+                {} if executed is None else {name: executed}, has_arcs=has_arcs, packed=packed
+            )
+            ran = marshal.dumps(None if executed is None else sorted(executed))
+            fields = _numbers_of(name, parsed, shim, data, precision, settings + ran)
             if fields is not None:
                 pending.append((name, fields))
                 if time.monotonic() - sent_at >= _ANSWER_SECONDS:
@@ -698,13 +662,13 @@ def _answer(parsed: _Parsed, inbox: queue.Queue[tuple[str, Any] | None], out: IO
 
 
 def _numbers_of(
-    name: str, parsed: _Parsed, shim: _Coverage, data: _Executed, precision: int, settings: bytes
+    name: str, parsed: _Parsed, shim: _Coverage, data: CollectedData, precision: int, inputs: bytes
 ) -> dict[str, int] | None:
     """coverage.py's ``Numbers`` fields of one measured file, or None to leave it.
 
     Kept across sessions beside the file's parse: a file's figures depend only on its
-    bytes, what of it ran and the ``settings``, so an entry keyed by the hash of all three
-    is exact (the tests of an unchanged tree usually run the same lines again).
+    bytes and ``inputs`` (the settings and what of it ran), so an entry keyed by the hash
+    of both is exact (the tests of an unchanged tree usually run the same lines again).
     """
     import hashlib
 
@@ -717,7 +681,7 @@ def _numbers_of(
         content = parsed.content_of(path)
         key = None
         if content is not None:
-            key = hashlib.blake2b(content + settings + data.key(), digest_size=20).digest()
+            key = hashlib.blake2b(content + inputs, digest_size=20).digest()
             stored = parsed.cache.numbers(path, key)
             if stored is not None:
                 return stored
@@ -755,7 +719,7 @@ def _inbox(stream: IO[bytes]) -> queue.Queue[tuple[str, Any] | None]:
 
 def main() -> int:
     with contextlib.suppress(OSError, AttributeError):
-        os.nice(19)  # the tests come first (the launcher did this already on Linux)
+        os.nice(19)  # the tests come first (the spawner did this already on Linux)
     stdin = sys.stdin.buffer
     message = _read_message(stdin)
     if message is None or message[0] != "parse":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_pbe.errors import ToolError
-from pytest_pbe.tdd.source import ExceptClause, Outline, Outlines, except_clause
+from pytest_pbe.tdd.source import Outline, Outlines
 
 if TYPE_CHECKING:
     from pytest_pbe.measure.coverage import MeasuredCoverage
@@ -47,10 +47,10 @@ def new_handlers(new_code: NewCode, parsed: Mapping[bytes, Outline] | None = Non
             raise ToolError(f"cannot read {path}: {exc.strerror or exc}") from exc
         known = parsed.get(data) if parsed is not None else None
         out = known if known is not None else outlines(data)
-        # Not parsed (a syntax error, a null byte): the exact slow path says why.
-        spots = out.handlers if out.parsed else _walked(data, str(absolute), path)
+        if not out.parsed:  # a syntax error, a null byte: the parser says where
+            raise _not_parsed(data, str(absolute), path)
         new_lines = new_code.lines.get(path, frozenset())
-        for line, end_line, body_line, clause in spots:
+        for line, end_line, body_line, clause in out.handlers:
             if new_code.mode == "added" and not {line, body_line} & new_lines:
                 continue
             found.append(Handler(path, line, end_line, body_line, clause))
@@ -58,19 +58,15 @@ def new_handlers(new_code: NewCode, parsed: Mapping[bytes, Outline] | None = Non
     return found
 
 
-def _walked(data: bytes, filename: str, path: str) -> list[ExceptClause]:
-    """Every handler of a file, from its syntax tree (raises when it cannot be parsed)."""
+def _not_parsed(data: bytes, filename: str, path: str) -> ToolError:
+    """Why a file its outline could not parse is not Python, in the parser's own words."""
     try:
-        tree = ast.parse(data, filename=filename)
+        ast.parse(data, filename=filename)
     except SyntaxError as exc:
-        raise ToolError(
-            f"cannot parse {path}:{exc.lineno}: {exc.msg}; fix the syntax error"
-        ) from exc
-    return [
-        (node.lineno, node.end_lineno or node.lineno, node.body[0].lineno, except_clause(node))
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ExceptHandler) and node.body
-    ]
+        return ToolError(f"cannot parse {path}:{exc.lineno}: {exc.msg}; fix the syntax error")
+    except ValueError as exc:  # a null byte, say
+        return ToolError(f"cannot parse {path}: {exc}; fix the file")
+    return ToolError(f"cannot parse {path}; fix the file")  # pragma: no cover - parsed above
 
 
 def never_entered(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import shutil
 import signal
@@ -92,9 +93,7 @@ os.execv(sys.argv[2], sys.argv[2:])
 """
 
 
-_SETPRIV: list[str | None] = []  # [path] once looked up: util-linux's setpriv, if usable
-
-
+@functools.cache
 def _setpriv() -> str | None:
     """util-linux's ``setpriv`` if it sets a parent-death signal (util-linux 2.33+), else None.
 
@@ -102,24 +101,21 @@ def _setpriv() -> str | None:
     (about 20 ms of CPU per tool, on the core the tests share memory and caches with).
     Asked once per process: ``setpriv --pdeathsig KILL`` running ``setpriv --version``.
     """
-    if not _SETPRIV:
-        found = shutil.which("setpriv")
-        if found is not None:
-            try:
-                check = subprocess.run(
-                    [found, "--pdeathsig", "KILL", "--", found, "--version"],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    timeout=10,
-                    check=False,
-                )
-            except (OSError, subprocess.SubprocessError):
-                found = None
-            else:
-                found = found if check.returncode == 0 else None
-        _SETPRIV.append(found)
-    return _SETPRIV[0]
+    found = shutil.which("setpriv")
+    if found is None:
+        return None
+    try:
+        check = subprocess.run(
+            [found, "--pdeathsig", "KILL", "--", found, "--version"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found if check.returncode == 0 else None
 
 
 def dying_with_parent(argv: Sequence[str]) -> list[str]:
