@@ -21,13 +21,14 @@ from pytest_pbe.config import BUILTIN_IDS, Settings
 from pytest_pbe.context import VerifyContext
 from pytest_pbe.errors import PbeError, ReportWriteError, first_line
 from pytest_pbe.heap import heap_set_aside
+from pytest_pbe.loosenings import apply_loosenings
 from pytest_pbe.measure.threads import (
     OWN_THREADS,
     hidden_from_every_tracer,
     hide_from_tracers,
     untraced,
 )
-from pytest_pbe.model import CheckResult, Report, RevisionInfo, Scope, Status
+from pytest_pbe.model import CheckResult, Loosening, Report, RevisionInfo, Scope, Status
 from pytest_pbe.report import emit_terminal_extras, write_reports
 from pytest_pbe.report.terminal import write_checklist
 from pytest_pbe.session import SessionFacts
@@ -144,6 +145,7 @@ class Verifier:
         self.starter: _Starters | None = None
         self.starts_beside_collection = False
         self._show_to_tracers: Callable[[], None] | None = None
+        self.loosenings: tuple[Loosening, ...] = ()
 
     @classmethod
     def install(cls, config: pytest.Config) -> Verifier:
@@ -297,6 +299,8 @@ class Verifier:
                     # Clean-up must not mask the verdict.
                     with contextlib.suppress(Exception):
                         check.unconfigure()
+            # The change's loosenings are part of each built-in verdict, before any hook.
+            results, self.loosenings = apply_loosenings(self.ctx, results)
             self.config.hook.pytest_pbe_amend_results(config=self.config, results=results)
             results = self._validated(results)
             self.report = self._build_report(results)
@@ -406,6 +410,7 @@ class Verifier:
             complete=not (self.facts.interrupted or self.judging_interrupted),
             scope=scope,
             notes=tuple(notes),
+            loosenings=self.loosenings,
         )
 
     def exit_status(self, pytest_status: int) -> int:

@@ -83,6 +83,23 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class Loosening:
+    """A change in the judged range that weakens what an item checks.
+
+    ``acknowledged`` holds the reason a ``PBE-Loosen:`` trailer (or the trusted
+    ``--pbe-loosen`` flag) gave; None when nothing acknowledged it.
+    """
+
+    item: str
+    setting: str  # what was loosened: an option, a tool's key, a suppression comment
+    message: str
+    path: str | None = None
+    line: int | None = None
+    blanket: bool = True  # False: a suppression naming its rule codes (listed, not failing)
+    acknowledged: str | None = None
+
+
+@dataclass(frozen=True)
 class RevisionInfo:
     ref: str | None
     sha: str | None
@@ -111,6 +128,7 @@ class Report:
     complete: bool = True  # False when the session was interrupted
     scope: Scope | None = None
     notes: tuple[str, ...] = ()
+    loosenings: tuple[Loosening, ...] = ()
 
     @property
     def passed(self) -> bool:

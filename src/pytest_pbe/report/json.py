@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_pbe import __version__
-from pytest_pbe.model import CheckResult, Finding, Report
+from pytest_pbe.model import CheckResult, Finding, Loosening, Report
 from pytest_pbe.report.files import write_atomic
 
 SCHEMA = "pytest-pbe/report/v1"
@@ -24,6 +24,19 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "severity": str(finding.severity),
         "commit": finding.commit,
         "url": finding.url,
+    }
+
+
+def loosening_to_dict(loosening: Loosening) -> dict[str, Any]:
+    return {
+        "item": loosening.item,
+        "setting": loosening.setting,
+        "path": loosening.path,
+        "line": loosening.line,
+        "message": loosening.message,
+        "blanket": loosening.blanket,
+        "acknowledged": loosening.acknowledged is not None,
+        "reason": loosening.acknowledged,
     }
 
 
@@ -63,6 +76,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         },
         "notes": list(report.notes),
         "checks": [check_to_dict(c) for c in report.checks],
+        "loosenings": [loosening_to_dict(item) for item in report.loosenings],
     }
 
 

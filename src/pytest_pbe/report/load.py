@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from pytest_pbe.errors import ParseError
-from pytest_pbe.model import CheckResult, Finding, Report, RevisionInfo, Severity, Status
+from pytest_pbe.model import (
+    CheckResult,
+    Finding,
+    Loosening,
+    Report,
+    RevisionInfo,
+    Severity,
+    Status,
+)
 from pytest_pbe.report.json import SCHEMA
 
 
@@ -43,6 +51,19 @@ def _check(data: Mapping[str, Any]) -> CheckResult:
     )
 
 
+def _loosening(data: Mapping[str, Any]) -> Loosening:
+    reason = data.get("reason")
+    return Loosening(
+        item=str(data["item"]),
+        setting=str(data["setting"]),
+        message=str(data["message"]),
+        path=data.get("path"),
+        line=data.get("line"),
+        blanket=bool(data.get("blanket", True)),
+        acknowledged=None if reason is None else str(reason),
+    )
+
+
 def report_from_dict(data: Mapping[str, Any]) -> Report:
     if data.get("schema") != SCHEMA:
         raise ParseError(
@@ -61,6 +82,7 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
             dirty=head.get("dirty"),
             complete=bool(data.get("complete", True)),
             notes=tuple(data.get("notes") or ()),
+            loosenings=tuple(_loosening(item) for item in data.get("loosenings") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ParseError(f"malformed pytest-pbe JSON report: {exc!r}") from exc

@@ -122,6 +122,17 @@ def _detail_lines(check: CheckResult, verbose: bool) -> list[str]:
     return [*check.details[:DETAILS_SHOWN], f"... {hidden:,} more lines {_EVERYTHING}"]
 
 
+def loosening_lines(report: Report) -> list[str]:
+    """Every acknowledged loosening: a reader of the checklist sees what was let by."""
+    acknowledged = [item for item in report.loosenings if item.acknowledged is not None]
+    if not acknowledged:
+        return []
+    lines = [f"acknowledged loosenings ({len(acknowledged)}):"]
+    for item in acknowledged:
+        lines.append(f"  {item.item:<12} {item.message} (PBE-Loosen: {item.acknowledged})")
+    return lines
+
+
 def verdict_line(report: Report, exit_status: int, report_errors: Sequence[str]) -> str:
     failed = [c.id for c in report.checks if c.blocks and c.status is Status.FAILED]
     errored = [c.id for c in report.checks if c.blocks and c.status is Status.ERROR]
@@ -160,6 +171,8 @@ def write_checklist(
         terminalreporter.write_line(terminal_safe(note))
     for text, markup in render_lines(report, verbose=verbose):
         terminalreporter.write_line(terminal_safe(text), **markup)
+    for line in loosening_lines(report):
+        terminalreporter.write_line(terminal_safe(line), yellow=True)
     ok = exit_status == 0 and report.passed
     terminalreporter.write_line(
         terminal_safe(verdict_line(report, exit_status, report_errors)),
