@@ -63,7 +63,7 @@ def apply_loosenings(
 
 def find_loosenings(ctx: VerifyContext) -> list[Loosening]:
     found = [*ini_loosenings(ctx), *suppressions(ctx), *renamed_sources(ctx)]
-    found += tool_config_loosenings(ctx.repository(), ctx.base().merge_base)
+    found += tool_config_loosenings(ctx.repository(), ctx.base().merge_base, ctx.scope_prefix())
     acknowledged = acknowledgements(ctx)
     return [dataclasses.replace(f, acknowledged=acknowledged.get(f.item)) for f in found]
 
@@ -97,6 +97,8 @@ def _applied(result: CheckResult, loosenings: Sequence[Loosening]) -> CheckResul
         f"'PBE-Loosen: {result.id}: <reason>' to a commit"
     )
     status = Status.ERROR if result.status is Status.ERROR else Status.FAILED
+    if status is Status.ERROR:  # its own reason stays: it could not be judged either
+        summary += f"; and: {result.summary}"
     required = result.required or any(item.setting == "pbe_required" for item in refused)
     return dataclasses.replace(changed, status=status, summary=summary, required=required)
 

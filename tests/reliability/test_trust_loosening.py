@@ -32,9 +32,12 @@ def _loosened(project: Project, ini_lines: str, *, trailer: str = "") -> None:
     project.commit(message)
 
 
-def _refused(report: Report | None, check_id: str, setting: str) -> dict[str, Any]:
+def _refused(
+    report: Report | None, check_id: str, setting: str, *, unjudgeable: bool = False
+) -> dict[str, Any]:
     found = item(report, check_id)
-    assert found["status"] == "failed", found
+    # An item that could not judge what is left stays in error, with the loosening named.
+    assert found["status"] == ("error" if unjudgeable else "failed"), found
     assert found["required"] is True
     assert setting in found["summary"], found["summary"]
     assert f"PBE-Loosen: {check_id}:" in found["summary"]
@@ -285,3 +288,161 @@ def test_source_module_renamed_to_a_test_file_fails_coverage_and_tdd(project: Pr
     for check_id in ("coverage", "tdd"):
         found = _refused(report, check_id, "renamed")
         assert any(f["path"] == "src/app/test_helpers.py" for f in found["findings"])
+
+
+# --- the tools' own configuration ---------------------------------------------------------
+PYPROJECT = '[project]\nname = "app"\nversion = "0"\n'
+
+# (file, the base's content or None, the change's, the item weakened, the setting named)
+TOOL_VECTORS = [
+    (".coveragerc", None, "[run]\nomit = src/app/calc.py\n", "coverage", "run.omit"),
+    (
+        "pyproject.toml",
+        PYPROJECT,
+        PYPROJECT + '[tool.coverage.report]\nexclude_also = ["def double"]\n',
+        "coverage",
+        "exclude_also",
+    ),
+    (
+        "setup.cfg",
+        None,
+        "[coverage:report]\nexclude_lines =\n    return\n",
+        "coverage",
+        "coverage:report.exclude_lines",
+    ),
+    (".coveragerc", None, "[report]\npartial_branches = if\n", "coverage", "partial_branches"),
+    (".coveragerc", "[run]\nsource = src\n", "[run]\nsource = src/nothing\n", "coverage", "source"),
+    (".coveragerc", "[run]\nbranch = true\n", "[run]\nbranch = false\n", "coverage", "branch"),
+    (
+        ".coveragerc",
+        "[report]\nfail_under = 90\n",
+        "[report]\nfail_under = 10\n",
+        "coverage",
+        "fail_under",
+    ),
+    ("mypy.ini", None, "[mypy]\nignore_errors = True\n", "types", "mypy.ignore_errors"),
+    (
+        "setup.cfg",
+        None,
+        "[mypy-app.*]\nignore_errors = True\n",
+        "types",
+        "mypy-app.*.ignore_errors",
+    ),
+    (
+        "pyproject.toml",
+        PYPROJECT,
+        PYPROJECT + '[[tool.mypy.overrides]]\nmodule = "app.*"\nignore_errors = true\n',
+        "types",
+        "overrides.app.*.ignore_errors",
+    ),
+    (
+        "pyproject.toml",
+        PYPROJECT,
+        PYPROJECT + '[tool.mypy]\ndisable_error_code = ["assignment"]\n',
+        "types",
+        "disable_error_code",
+    ),
+    ("mypy.ini", "[mypy]\nstrict = True\n", "[mypy]\nstrict = False\n", "types", "mypy.strict"),
+    ("mypy.ini", None, "[mypy]\nfollow_imports = skip\n", "types", "follow_imports"),
+    ("mypy.ini", None, "[mypy]\nexclude = src/\n", "types", "mypy.exclude"),
+    ("ruff.toml", None, 'extend-exclude = ["src/app/calc.py"]\n', "lint", "extend_exclude"),
+    (
+        "pyproject.toml",
+        PYPROJECT,
+        PYPROJECT + '[tool.ruff.lint]\nignore = ["F401"]\n',
+        "lint",
+        "lint.ignore",
+    ),
+    (
+        "ruff.toml",
+        None,
+        '[lint.per-file-ignores]\n"src/**" = ["F"]\n',
+        "lint",
+        "lint.per_file_ignores.src/**",
+    ),
+    (
+        "ruff.toml",
+        '[lint]\nselect = ["E", "F"]\n',
+        '[lint]\nselect = ["E"]\n',
+        "lint",
+        "lint.select",
+    ),
+    (
+        "pyproject.toml",
+        PYPROJECT,
+        PYPROJECT + '[tool.bandit]\nskips = ["B101"]\n',
+        "security",
+        "skips",
+    ),
+    (
+        "pyproject.toml",
+        PYPROJECT,
+        PYPROJECT + '[tool.bandit]\nexclude_dirs = ["src"]\n',
+        "security",
+        "exclude_dirs",
+    ),
+]
+
+
+def _on_base(project: Project, path: str, text: str) -> None:
+    """``text`` committed at the base; the feature branch rebased onto it."""
+    project.git("checkout", "-q", "main")
+    project.write(path, text)
+    project.git("add", "-f", path)  # .coveragerc is ignored by the fixture's .gitignore
+    project.commit(f"base: {path}")
+    project.base = project.git("rev-parse", "HEAD")
+    project.git("checkout", "-q", "feature")
+    project.git("rebase", "-q", "main")
+
+
+@pytest.mark.parametrize(
+    ("path", "before", "after", "check_id", "setting"),
+    TOOL_VECTORS,
+    ids=[f"{v[0]}-{v[4]}" for v in TOOL_VECTORS],
+)
+def test_tool_setting_loosened_without_trailer_fails_its_item(
+    project: Project, path: str, before: str | None, after: str, check_id: str, setting: str
+) -> None:
+    if before is not None:
+        _on_base(project, path, before)
+    project.write(path, after)
+    project.git("add", "-f", path)
+    project.commit(f"chore: {path}")
+    _, report = project.run(checks=f"tests,{check_id}")
+    # coverage.py measures nothing under a source that matches no file: no figures at all.
+    found = _refused(report, check_id, setting, unjudgeable=setting == "source")
+    assert any(f["path"] == path for f in found["findings"])
+
+
+def test_tool_setting_loosened_with_trailer_is_acknowledged(project: Project) -> None:
+    project.write("mypy.ini", "[mypy]\nignore_errors = True\n")
+    project.commit("chore: mypy\n\nPBE-Loosen: types: vendored stubs are wrong")
+    result, report = project.run(checks="tests,types")
+    types = item(report, "types")
+    assert types["status"] == "passed", types
+    assert report is not None
+    assert [(x["item"], x["setting"], x["reason"]) for x in report["loosenings"]] == [
+        ("types", "mypy.ignore_errors", "vendored stubs are wrong")
+    ]
+    result.stdout.fnmatch_lines(["*types*mypy.ignore_errors*(PBE-Loosen: vendored stubs*"])
+
+
+def test_a_stricter_tool_setting_is_no_loosening(project: Project) -> None:
+    _on_base(project, "ruff.toml", '[lint]\nselect = ["E"]\n')
+    project.write("ruff.toml", '[lint]\nselect = ["E", "F"]\nignore = []\n')
+    project.write(".coveragerc", "[run]\nbranch = true\n")
+    project.git("add", "-f", ".coveragerc")
+    project.commit("chore: stricter")
+    _, report = project.run(checks="tests,coverage,lint")
+    assert report is not None
+    assert report["loosenings"] == []
+    assert item(report, "coverage")["status"] == "passed"
+
+
+def test_an_unparsable_tool_config_ends_in_error_not_a_pass(project: Project) -> None:
+    project.write("ruff.toml", "select = [\n")
+    project.commit("chore: broken ruff.toml")
+    _, report = project.run(checks="tests,coverage")
+    coverage = item(report, "coverage")
+    assert coverage["status"] == "error", coverage
+    assert "ruff.toml" in coverage["summary"]
