@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -458,6 +459,9 @@ def test_settings_are_read_from_every_pytest_config_file(
     read_json: ReadJson, repo: Path, pytester: pytest.Pytester, filename: str, content: str
 ) -> None:
     (repo / filename).write_text(content)
+    # Committed at the base: the same settings in the judged change would be loosenings.
+    subprocess.run(["git", "add", filename], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "settings"], cwd=repo, check=True)
     pytester.makepyfile("def test_ok():\n    pass\n")
     result = pytester.runpytest("--pbe-report-json", "r.json")
     statuses = {c["id"]: c["status"] for c in read_json(repo / "r.json")["checks"]}

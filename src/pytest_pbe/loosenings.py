@@ -45,6 +45,10 @@ def apply_loosenings(
 ) -> tuple[list[CheckResult], tuple[Loosening, ...]]:
     """Each result with its item's loosenings applied, and every loosening found."""
     try:
+        ctx.repository()
+    except PbeError:  # no repository, no range: the items that judge new code say so
+        return list(results), ()
+    try:
         found = find_loosenings(ctx)
     except Exception as exc:  # noqa: BLE001  # fail closed: no pass without this answer
         reason = (
@@ -64,13 +68,16 @@ def apply_loosenings(
 def find_loosenings(ctx: VerifyContext) -> list[Loosening]:
     found = [*ini_loosenings(ctx), *suppressions(ctx), *renamed_sources(ctx)]
     found += tool_config_loosenings(ctx.repository(), ctx.base().merge_base, ctx.scope_prefix())
+    if not found:
+        return []  # the range's history (one git log with diffs) is read only when needed
     acknowledged = acknowledgements(ctx)
     return [dataclasses.replace(f, acknowledged=acknowledged.get(f.item)) for f in found]
 
 
 # --- applying ---------------------------------------------------------------------------
 def _unknown(result: CheckResult, reason: str) -> CheckResult:
-    if result.status is not Status.PASSED:
+    # The tests item is the session's own verdict: no setting of the range decides it.
+    if result.status is not Status.PASSED or result.id == "tests":
         return result
     return dataclasses.replace(result, status=Status.ERROR, summary=reason)
 
@@ -149,7 +156,7 @@ def ini_loosenings(ctx: VerifyContext) -> list[Loosening]:
     if not start.is_relative_to(root):
         return []
     base_path, before = _base_config(ctx, root, start.relative_to(root).as_posix())
-    trusted = _trusted_names()
+    trusted = _trusted_names(ctx.config.invocation_params.args)
     out: list[Loosening] = []
     for spec in OPTIONS:
         if spec.looser is None or spec.name in trusted:
@@ -175,11 +182,13 @@ def _show(value: object) -> str:
     return repr(value)
 
 
-def _trusted_names() -> set[str]:
-    """Options the trusted command line sets itself: their file values do not count."""
-    import sys
+def _trusted_names(invocation: Sequence[str]) -> set[str]:
+    """Options the trusted command line sets itself: their file values do not count.
 
-    args = [*sys.argv[1:], *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    The file's own ``addopts`` are not in pytest's invocation arguments; the environment's
+    ``PYTEST_ADDOPTS`` is the machine's, so it counts as the command line.
+    """
+    args = [*shlex.split(os.environ.get("PYTEST_ADDOPTS", "")), *map(str, invocation)]
     names: set[str] = set()
     for n, arg in enumerate(args):
         for spec in OPTIONS:

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from pytest_pbe.report.__main__ import main as report_main
+
 Report = dict[str, Any]
 Project = Any  # tests/reliability/conftest.py's Project
 PYTEST_INI = "[pytest]\npythonpath = src\ntestpaths = tests\n"  # the project's own
@@ -113,10 +115,14 @@ def test_pbe_setting_loosened_with_trailer_is_listed_as_acknowledged(
     project: Project,
 ) -> None:
     _loosened(project, "pbe_exclude = src/app/calc.py\n", trailer="coverage: calc is generated now")
-    result, report = project.run(checks="tests,coverage")
+    result, report = project.run("--pbe-report-md", "r.md", checks="tests,coverage")
     coverage = item(report, "coverage")
     assert coverage["status"] in ("passed", "skipped"), coverage
     assert coverage["metrics"]["loosenings_acknowledged"] == 1
+    markdown = (project.path / "r.md").read_text(encoding="utf-8")
+    assert "Acknowledged loosenings (1)" in markdown
+    assert report_main([str(project.path / "r.json"), "--md", str(project.path / "again.md")]) == 0
+    assert (project.path / "again.md").read_text(encoding="utf-8") == markdown
     assert report is not None
     assert report["loosenings"] == [
         {

@@ -63,6 +63,15 @@ def _header(report: Report) -> list[str]:
             f"{escape(check.title)} | {summary} | {'yes' if check.required else 'no'} |"
         )
     lines.append("")
+    acknowledged = [item for item in report.loosenings if item.acknowledged is not None]
+    if acknowledged:
+        lines.extend([f"**Acknowledged loosenings ({len(acknowledged)}):**", ""])
+        for item in acknowledged:
+            reason = escape(item.acknowledged or "")
+            lines.append(
+                f"- **{escape(item.item)}** {escape(item.message)} (PBE\\-Loosen: {reason})"
+            )
+        lines.append("")
     return lines
 
 
