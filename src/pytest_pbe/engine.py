@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
+from pytest_pbe.amend import amend_results
 from pytest_pbe.checks import BuiltinChecks
 from pytest_pbe.checks.base import Check
 from pytest_pbe.config import BUILTIN_IDS, Settings
@@ -297,9 +298,10 @@ class Verifier:
                     # Clean-up must not mask the verdict.
                     with contextlib.suppress(Exception):
                         check.unconfigure()
-            self.config.hook.pytest_pbe_amend_results(config=self.config, results=results)
+            results, hook_notes = amend_results(self.config, results)
             results = self._validated(results)
-            self.report = self._build_report(results)
+            report = self._build_report(results)
+            self.report = dataclasses.replace(report, notes=report.notes + hook_notes)
             self.config.hook.pytest_pbe_report(config=self.config, report=self.report)
             try:
                 write_reports(self.report, self.settings, self.config)
