@@ -273,3 +273,90 @@ def test_adding_to_words_metrics_and_findings_is_accepted() -> None:
     )
     out, notes = judge_amendment("plug", [before], [after])
     assert (out, notes) == ([after], [])
+
+
+# --- a deleted test is named by tdd, and its code judged without it (point 2) ------------
+
+ADD_ONLY_DOUBLE_TESTED = (
+    "from app.calc import double\n\n\ndef test_double():\n    assert double(2) == 4\n"
+)
+ADD_EMPTIED = (
+    "from app.calc import add, double\n\n\ndef test_add():\n    pass\n\n\n"
+    "def test_double():\n    assert double(2) == 4\n"
+)
+# Names and imports only: pytest-cov without --cov-context=test records no per-test data.
+NAMES_MAPPING = ("--cov=src", "--cov-report=")
+
+
+def _break_add(project: Any, test_file: str | None) -> None:
+    """One commit that breaks ``add`` and deletes (or empties) the test that checked it."""
+    calc = project.path / "src/app/calc.py"
+    calc.write_text(calc.read_text(encoding="utf-8").replace("a + b", "a - b"), encoding="utf-8")
+    if test_file is None:  # the whole file goes; double's test moves to a file of its own
+        (project.path / "tests/test_calc.py").unlink()
+        project.write("tests/test_double.py", ADD_ONLY_DOUBLE_TESTED)
+    else:
+        project.write("tests/test_calc.py", test_file)
+    project.commit("refactor: tidy add")
+
+
+def _lost(tdd: dict[str, Any]) -> list[str]:
+    return [f["message"] for f in tdd["findings"] if f["rule"] == "deleted-test"]
+
+
+@pytest.mark.parametrize(
+    ("test_file", "what"),
+    [
+        (ADD_ONLY_DOUBLE_TESTED, "tests/test_calc.py::test_add was deleted"),
+        (ADD_EMPTIED, "tests/test_calc.py::test_add no longer uses add"),
+    ],
+    ids=["deleted", "emptied"],
+)
+def test_breaking_a_function_and_deleting_its_test_is_no_refactor(
+    project: Any, check_of: CheckOf, test_file: str, what: str
+) -> None:
+    _break_add(project, test_file)
+    result, report = project.run(*NAMES_MAPPING, checks="tests,tdd")
+    tdd = check_of(report)("tdd")
+    assert tdd["metrics"]["mapping"] == "names", tdd
+    assert tdd["status"] == "failed", tdd
+    assert tdd["details"][-1].split()[1] == "untested", tdd["details"]
+    [untested] = [f for f in tdd["findings"] if f["rule"] == "untested"]
+    assert (untested["path"], untested["line"]) == ("src/app/calc.py", 2)
+    [lost] = _lost(tdd)
+    assert lost.startswith(f"{what} in the range; it exercised add of src/app/calc.py"), lost
+    assert tdd["metrics"]["lost_tests"] == 1
+    assert result.ret == EXIT_CHECKS_FAILED
+
+
+def test_a_deleted_test_file_is_named_under_per_test_coverage(
+    project: Any, check_of: CheckOf
+) -> None:
+    _break_add(project, None)
+    result, report = project.run(checks="tests,tdd")
+    tdd = check_of(report)("tdd")
+    assert tdd["metrics"]["mapping"] == "coverage", tdd
+    assert tdd["status"] == "failed", tdd
+    assert _lost(tdd) == [
+        "tests/test_calc.py::test_add was deleted in the range; it exercised add of "
+        f"src/app/calc.py, changed in {project.git('rev-parse', 'HEAD')[:7]} 'refactor: tidy add', "
+        "which is judged without it (untested): keep a test that would notice add breaking",
+    ]
+    assert result.ret == EXIT_CHECKS_FAILED
+
+
+def test_another_test_still_exercising_the_code_keeps_it_tested(
+    project: Any, check_of: CheckOf
+) -> None:
+    project.write(
+        "tests/test_sums.py",
+        "from app.calc import add\n\n\ndef test_sum_of_two():\n    assert add(2, 2) == 0\n",
+    )
+    project.commit("test: sums (written for the new add)")
+    _break_add(project, ADD_ONLY_DOUBLE_TESTED)
+    result, report = project.run(checks="tests,tdd")
+    tdd = check_of(report)("tdd")
+    assert tdd["status"] == "passed", tdd
+    [lost] = _lost(tdd)
+    assert "(test-first)" in lost, lost
+    assert result.ret == 0
