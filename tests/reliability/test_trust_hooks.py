@@ -360,3 +360,23 @@ def test_another_test_still_exercising_the_code_keeps_it_tested(
     [lost] = _lost(tdd)
     assert "(test-first)" in lost, lost
     assert result.ret == 0
+
+
+def test_a_test_deleted_in_the_uncommitted_work_is_named(project: Any, check_of: CheckOf) -> None:
+    project.write(
+        "tests/test_more.py",
+        "from app.calc import add\n\n\ndef test_more():\n    assert add(2, 3) == 5\n",
+    )
+    project.commit("test: more")
+    project.base = project.git("rev-parse", "HEAD")
+    _break_add(project, ADD_ONLY_DOUBLE_TESTED)
+    # Uncommitted, a deletion only: no line git could show as added.
+    (project.path / "tests/test_more.py").unlink()
+    result, report = project.run(checks="tests,tdd")
+    tdd = check_of(report)("tdd")
+    assert tdd["status"] == "failed", tdd
+    assert sorted(m.split(" in the range")[0] for m in _lost(tdd)) == [
+        "tests/test_calc.py::test_add was deleted",
+        "tests/test_more.py::test_more was deleted",
+    ]
+    assert result.ret == EXIT_CHECKS_FAILED

@@ -211,12 +211,15 @@ def judge_range(
     coverage: Callable[[], MeasuredCoverage] | None = None,
     working_files: Sequence[str] | None = None,
     raw: RawLog | None = None,
+    uncommitted: bool | None = None,
 ) -> Judgement:
     """Judge every commit of the range (the git layer's ``history``), oldest first.
 
     ``working_files``: the working tree's files (``VerifyContext.working_files``), listed
     here when not given. ``raw``: the range's ``raw_log`` if it was read already (from the
-    merge base to the last commit of ``commits``), else it is read here.
+    merge base to the last commit of ``commits``), else it is read here. ``uncommitted``:
+    whether the judged working tree differs from HEAD (None: whether ``commits`` ends in the
+    uncommitted pseudo-commit, which leaves out work that only deletes).
     """
     with _cyclic_gc_paused():
         return _judge_range(
@@ -229,6 +232,7 @@ def judge_range(
             coverage=coverage,
             working_files=listed_files(repo) if working_files is None else working_files,
             raw=raw,
+            uncommitted=any(c.sha is None for c in commits) if uncommitted is None else uncommitted,
         )
 
 
@@ -261,6 +265,7 @@ def _judge_range(
     coverage: Callable[[], MeasuredCoverage] | None,
     working_files: Sequence[str],
     raw: RawLog | None,
+    uncommitted: bool,
 ) -> Judgement:
     def excluded(path: str) -> bool:
         return not path_selected(path, include=(), exclude=exclude)
@@ -309,7 +314,9 @@ def _judge_range(
             excluded=excluded,
             classify=classifier.classify,
             outline=outlines,
-            lost_tests=_lost_in_range(repo, base.merge_base, raw, commits, classifier, tree),
+            lost_tests=_lost_in_range(
+                repo, base.merge_base, raw, commits, classifier, tree, uncommitted=uncommitted
+            ),
         )
     )
     return Judgement(verdicts, test_map, why_names, blobs, tree, rootdir_rel)
@@ -322,6 +329,8 @@ def _lost_in_range(
     commits: Sequence[Commit],
     classifier: Classifier,
     tree: _Worktree,
+    *,
+    uncommitted: bool,
 ) -> list[LostTest]:
     """Test functions of the merge base that the range deleted or emptied."""
     # Each path's first change in the range says whether it existed at the merge base:
@@ -332,7 +341,7 @@ def _lost_in_range(
             at_base.setdefault(entry.path, entry.status not in ("A", "C", "R"))
             if entry.old_path is not None:
                 at_base.setdefault(entry.old_path, True)
-    if any(c.sha is None for c in commits):  # the uncommitted work: deletions too
+    if uncommitted:  # deletions too, which the uncommitted pseudo-commit leaves out
         last = next((c.sha for c in reversed(commits) if c.sha is not None), merge_base)
         for status, path in changed_paths(repo, last, None):
             at_base.setdefault(path, status != "A")
