@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
+from pytest_pbe.amend import amend_results
 from pytest_pbe.checks import BuiltinChecks
 from pytest_pbe.checks.base import Check
 from pytest_pbe.config import BUILTIN_IDS, Settings
@@ -301,9 +302,10 @@ class Verifier:
                         check.unconfigure()
             # The change's loosenings are part of each built-in verdict, before any hook.
             results, self.loosenings = apply_loosenings(self.ctx, results)
-            self.config.hook.pytest_pbe_amend_results(config=self.config, results=results)
+            results, hook_notes = amend_results(self.config, results)
             results = self._validated(results)
-            self.report = self._build_report(results)
+            report = self._build_report(results)
+            self.report = dataclasses.replace(report, notes=report.notes + hook_notes)
             self.config.hook.pytest_pbe_report(config=self.config, report=self.report)
             try:
                 write_reports(self.report, self.settings, self.config)

@@ -33,8 +33,12 @@ def pytest_pbe_amend_results(config: pytest.Config, results: list[CheckResult]) 
     """Amend the results after every item was evaluated, before the report is built.
 
     ``results`` may be changed in place (replace an element with
-    ``dataclasses.replace(result, ...)``, append a new result). Removing or renaming
-    a built-in item is refused: the report always carries the ten ids.
+    ``dataclasses.replace(result, ...)``, append a new result). Each plugin's hook is
+    called on its own copies and judged on its own (``pytest_pbe.amend``): a built-in
+    item may only get stricter (passed < skipped < failed < error), keep its findings,
+    metrics and ``required``, and add to its summary. Any other change to it is refused
+    (the verdict stands, with a ``hook-refused`` finding and a report note naming the
+    plugin); removing it makes it an error. Third parties' items may be changed freely.
     """
 
 

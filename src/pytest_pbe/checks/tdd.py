@@ -104,6 +104,7 @@ class TddCheck(Check):
             coverage=ctx.coverage,
             working_files=ctx.working_files(),
             raw=raw,
+            uncommitted=ctx.settings.include_uncommitted and ctx.all_changes().dirty,
         )
         ctx.stash[WORKTREE_OUTLINES] = judged.tree.parsed()  # for the errors item
         if mode == "replay":

@@ -20,6 +20,7 @@ from pytest_pbe.errors import PbeError, first_line
 from pytest_pbe.git.classify import path_selected
 from pytest_pbe.model import CheckResult, Finding, MetricValue, Severity, Status
 from pytest_pbe.tdd.gitread import RawLog, changed_paths, listed_files, raw_log, read_blobs
+from pytest_pbe.tdd.lost import LostTest, lost_tests
 from pytest_pbe.tdd.mapping import COVERAGE, DESCRIBE, NAMES, CoverageMap, NamingMap, TestMap
 from pytest_pbe.tdd.source import Outline, Outlines, module_names
 from pytest_pbe.tdd.verdicts import (
@@ -34,8 +35,10 @@ from pytest_pbe.tdd.verdicts import (
     VERIFIED,
     CommitVerdict,
     Inputs,
+    Renames,
     UnitVerdict,
     blob_keys,
+    change_renames,
     judge,
     violations_in,
 )
@@ -120,11 +123,13 @@ def tdd_result(
     findings: list[Finding] = []
     replay_counts: dict[str, int] = {VERIFIED: 0, FAILED: 0, UNVERIFIED: 0}
     used: set[str] = set()
+    named_lost: set[tuple[str, str, str, str]] = set()  # each lost test once per unit
     for verdict in verdicts:
         counts[verdict.verdict] += 1
         used |= {u.mapping for u in verdict.units if u.verdict != EXEMPT}
         if verdict.verdict in bad:
             findings.extend(_violation_findings(verdict, verdicts, mode))
+        findings.extend(_lost_findings(verdict, named_lost))
         outcome = verdict.replay
         if outcome is not None:
             replay_counts[outcome.status] += 1
@@ -145,6 +150,7 @@ def tdd_result(
         "violations": violations,
         **{v.replace("-", "_"): counts[v] for v in VERDICTS},
         "waived": waived,
+        "lost_tests": len({(t[0], t[1]) for t in named_lost}),
         "mode": mode,
         "mapping": mapping,
     }
@@ -205,12 +211,15 @@ def judge_range(
     coverage: Callable[[], MeasuredCoverage] | None = None,
     working_files: Sequence[str] | None = None,
     raw: RawLog | None = None,
+    uncommitted: bool | None = None,
 ) -> Judgement:
     """Judge every commit of the range (the git layer's ``history``), oldest first.
 
     ``working_files``: the working tree's files (``VerifyContext.working_files``), listed
     here when not given. ``raw``: the range's ``raw_log`` if it was read already (from the
-    merge base to the last commit of ``commits``), else it is read here.
+    merge base to the last commit of ``commits``), else it is read here. ``uncommitted``:
+    whether the judged working tree differs from HEAD (None: whether ``commits`` ends in the
+    uncommitted pseudo-commit, which leaves out work that only deletes).
     """
     with _cyclic_gc_paused():
         return _judge_range(
@@ -223,6 +232,7 @@ def judge_range(
             coverage=coverage,
             working_files=listed_files(repo) if working_files is None else working_files,
             raw=raw,
+            uncommitted=any(c.sha is None for c in commits) if uncommitted is None else uncommitted,
         )
 
 
@@ -255,6 +265,7 @@ def _judge_range(
     coverage: Callable[[], MeasuredCoverage] | None,
     working_files: Sequence[str],
     raw: RawLog | None,
+    uncommitted: bool,
 ) -> Judgement:
     def excluded(path: str) -> bool:
         return not path_selected(path, include=(), exclude=exclude)
@@ -303,9 +314,48 @@ def _judge_range(
             excluded=excluded,
             classify=classifier.classify,
             outline=outlines,
+            lost_tests=_lost_in_range(
+                repo, base.merge_base, raw, commits, classifier, tree, uncommitted=uncommitted
+            ),
         )
     )
     return Judgement(verdicts, test_map, why_names, blobs, tree, rootdir_rel)
+
+
+def _lost_in_range(
+    repo: Repository,
+    merge_base: str,
+    raw: RawLog,
+    commits: Sequence[Commit],
+    classifier: Classifier,
+    tree: _Worktree,
+    *,
+    uncommitted: bool,
+) -> list[LostTest]:
+    """Test functions of the merge base that the range deleted or emptied."""
+    # Each path's first change in the range says whether it existed at the merge base:
+    # files the range added cost no read of the base (and no git call at all).
+    at_base: dict[str, bool] = {}
+    for entries in raw.entries.values():
+        for entry in entries:
+            at_base.setdefault(entry.path, entry.status not in ("A", "C", "R"))
+            if entry.old_path is not None:
+                at_base.setdefault(entry.old_path, True)
+    if uncommitted:  # deletions too, which the uncommitted pseudo-commit leaves out
+        last = next((c.sha for c in reversed(commits) if c.sha is not None), merge_base)
+        for status, path in changed_paths(repo, last, None):
+            at_base.setdefault(path, status != "A")
+    paths = sorted(
+        p
+        for p, existed in at_base.items()
+        if existed and p.endswith(".py") and classifier.classify(p) == "test"
+    )
+    if not paths:
+        return []
+    renames = Renames(raw.renames() + change_renames(commits))
+    base = read_blobs(repo, [(merge_base, p) for p in paths])
+    outlines = {p: tree.outlines(data) for (_, p), data in base.items() if data is not None}
+    return lost_tests(outlines, lambda path: tree.outline(renames.final(path)))
 
 
 def replay_verdicts(
@@ -446,6 +496,32 @@ def _violation_findings(
                 commit=commit.sha,
             )
         )
+    return out
+
+
+def _lost_findings(verdict: CommitVerdict, named: set[tuple[str, str, str, str]]) -> list[Finding]:
+    """A deleted or emptied test that exercised a unit this commit changed, named once."""
+    out = []
+    for unit in verdict.units:
+        for lost in unit.lost:
+            key = (lost.path, lost.qualname, unit.path, unit.unit)
+            if key in named:
+                continue
+            named.add(key)
+            message = (
+                f"{lost.describe()} in the range; it exercised {unit.unit} of {unit.path}, "
+                f"changed {_where(verdict.commit)}, which is judged without it "
+                f"({unit.verdict}): keep a test that would notice {unit.unit} breaking"
+            )
+            out.append(
+                Finding(
+                    message=message,
+                    path=lost.path,
+                    rule="deleted-test",
+                    severity=Severity.WARNING,
+                    commit=verdict.commit.sha,
+                )
+            )
     return out
 
 

@@ -43,6 +43,27 @@ class TestMap(Protocol):
         """The tests exercising ``unit`` of ``head_path`` at the end, and the mapping used."""
 
 
+def unit_names(unit: str) -> frozenset[str]:
+    """The names a test uses when it is about ``unit`` (its class and its own name)."""
+    if unit == MODULE:
+        return frozenset()
+    return frozenset(p for p in unit.split(".")[:2] if not p.startswith("_"))
+
+
+def names_module(test_path: str, imports: frozenset[str], head_path: str) -> bool:
+    """The naming convention, or an import: the test file is about ``head_path``."""
+    wanted, dotted = module_keys(head_path)
+    return posixpath.basename(test_path) in wanted or bool(imports & dotted)
+
+
+def module_keys(head_path: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The test file names that go with ``head_path``, and the dotted names it imports as."""
+    stem = posixpath.basename(head_path)[: -len(".py")]
+    if stem == "__init__":
+        stem = posixpath.basename(posixpath.dirname(head_path)) or stem
+    return frozenset({f"test_{stem}.py", f"{stem}_test.py"}), frozenset(module_names(head_path))
+
+
 def node_to_ref(nodeid: str, rootdir_rel: str) -> TestRef | None:
     """``tests/test_a.py::TestX::test_y[1]|run`` -> ``("tests/test_a.py", "TestX.test_y")``."""
     for phase in _PHASES:
@@ -76,11 +97,7 @@ class NamingMap:
     def files_for(self, head_path: str) -> list[str]:
         found = self._files.get(head_path)
         if found is None:
-            dotted = set(module_names(head_path))
-            stem = posixpath.basename(head_path)[: -len(".py")]
-            if stem == "__init__":
-                stem = posixpath.basename(posixpath.dirname(head_path)) or stem
-            wanted = {f"test_{stem}.py", f"{stem}_test.py"}
+            wanted, dotted = module_keys(head_path)
             found = [
                 path
                 for path, outline in self.test_outlines.items()
@@ -92,9 +109,7 @@ class NamingMap:
     def tests_for(self, head_path: str, unit: str) -> tuple[frozenset[TestRef], str]:
         refs: set[TestRef] = set()
         narrowed: set[TestRef] = set()
-        names = (
-            {p for p in unit.split(".")[:2] if not p.startswith("_")} if unit != MODULE else set()
-        )
+        names = unit_names(unit)
         for path in self.files_for(head_path):
             outline = self.test_outlines[path]
             for test in outline.test_functions():

@@ -19,6 +19,10 @@ What history can and cannot prove (the approximation, stated honestly):
   - else an event after i: ``test-after``; else T is empty: ``untested``.
   A commit takes the worst verdict of its units (untested > test-after > paired >
   test-first > refactor).
+* A test of the merge base that the range deleted or emptied (``pytest_pbe.tdd.lost``)
+  and that used a changed unit is named with it; under ``names`` that unit then counts
+  only the tests that still use its name (no file-wide fallback), so deleting the only
+  test of a function one breaks is no "refactor".
 * History cannot prove that the earlier test FAILED before the code arrived, nor that a
   test touched in the same file is about this change (the ``names`` mapping works at file
   level). ``replay`` mode runs the tests to prove red-then-green.
@@ -28,6 +32,7 @@ What history can and cannot prove (the approximation, stated honestly):
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +40,8 @@ from typing import TYPE_CHECKING
 
 from pytest_pbe.git import Commit
 from pytest_pbe.tdd.gitread import BlobKey, RawLog
-from pytest_pbe.tdd.mapping import TestMap, TestRef
+from pytest_pbe.tdd.lost import LostTest
+from pytest_pbe.tdd.mapping import NAMES, TestMap, TestRef, unit_names
 from pytest_pbe.tdd.source import MODULE, Outline, outline
 
 if TYPE_CHECKING:
@@ -77,6 +83,7 @@ class UnitVerdict:
     tests: frozenset[TestRef] = frozenset()  # exercising the unit at the end
     window: frozenset[TestRef] = frozenset()  # tests added or changed in (k, i]
     later: tuple[int, TestRef] | None = None  # first event after the commit
+    lost: tuple[LostTest, ...] = ()  # tests the range deleted or emptied that exercised it
 
 
 @dataclass
@@ -108,6 +115,7 @@ class Inputs:
     excluded: Callable[[str], bool]  # tdd_exclude globs
     classify: Callable[[str], str]  # the git layer's test/source/other
     outline: Callable[[bytes], Outline] = outline  # an ``Outlines`` cache for big ranges
+    lost_tests: Sequence[LostTest] = ()  # see ``pytest_pbe.tdd.lost``
 
 
 def content_at(inputs: Inputs, commit: Commit, path: str) -> bytes | None:
@@ -173,7 +181,7 @@ def _generated(text: bytes) -> bool:
 
 
 def judge(inputs: Inputs) -> list[CommitVerdict]:
-    renames = Renames(inputs.raw.renames() + _change_renames(inputs.commits))
+    renames = Renames(inputs.raw.renames() + change_renames(inputs.commits))
     events = test_events(inputs, renames)
     last_change: dict[tuple[str, str], int] = {}
     verdicts: list[CommitVerdict] = []
@@ -182,7 +190,7 @@ def judge(inputs: Inputs) -> list[CommitVerdict]:
     return verdicts
 
 
-def _change_renames(commits: Sequence[Commit]) -> list[tuple[str, str]]:
+def change_renames(commits: Sequence[Commit]) -> list[tuple[str, str]]:
     return [(f.old_path, f.path) for c in commits for f in c.files if f.old_path is not None]
 
 
@@ -244,7 +252,11 @@ def _judge_commit(
         previous = last_change.get((head, unit), -1)
         last_change[(head, unit)] = index
         tests, mapping = inputs.test_map.tests_for(head, unit)
-        units.append(_judge_unit(path, head, unit, lines, tests, mapping, events, index, previous))
+        lost = tuple(t for t in inputs.lost_tests if t.exercised(head, unit))
+        if lost and mapping == NAMES:
+            tests = _still_using(inputs, tests, unit)
+        judged_unit = _judge_unit(path, head, unit, lines, tests, mapping, events, index, previous)
+        units.append(dataclasses.replace(judged_unit, lost=lost) if lost else judged_unit)
     judged = [u for u in units if u.verdict != EXEMPT]
     if not judged:
         return CommitVerdict(
@@ -253,6 +265,19 @@ def _judge_commit(
         )  # fmt: skip
     worst = min(judged, key=lambda u: _WORST.index(u.verdict)).verdict
     return CommitVerdict(index, commit, worst, "", tuple(units))
+
+
+def _still_using(inputs: Inputs, tests: frozenset[TestRef], unit: str) -> frozenset[TestRef]:
+    """Under ``names``, without the file-wide fallback: the lost test was what named it."""
+    names = unit_names(unit)
+    if not names:
+        return tests
+
+    def uses(ref: TestRef) -> bool:
+        found = inputs.head_outline(ref[0])
+        return found is not None and bool(names & found.mentions.get(ref[1], frozenset()))
+
+    return frozenset(t for t in tests if uses(t))
 
 
 def _judge_unit(
