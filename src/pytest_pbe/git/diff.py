@@ -28,8 +28,11 @@ from pytest_pbe.git.runner import Repository
 
 # Options shared by every diff/log we parse: raw records + zero-context patches, renames
 # followed, nothing the repository configures (external diff, textconv, colour, relative
-# paths, submodule log format, glued hunks) allowed to change the format.
+# paths, submodule log format, glued hunks) allowed to change the format. ``--text``: lines
+# come from the files' contents, never from git's binary guess or a ``-diff``/``binary``
+# attribute the change itself may carry.
 DIFF_OPTIONS: tuple[str, ...] = (
+    "--text",
     "--no-ext-diff",
     "--no-textconv",
     "--no-color",
@@ -46,6 +49,8 @@ DIFF_OPTIONS: tuple[str, ...] = (
 
 _HUNK = re.compile(rb"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _BINARY_SNIFF = 8000  # git's own heuristic: a NUL byte in the first 8000 bytes
+_BINARY_MARKERS = (b"Binary files ", b"GIT binary patch")
+_PYTHON_SUFFIXES = (".py", ".pyi")
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,9 @@ def parse_unified_zero(data: bytes) -> list[frozenset[int]]:
             seen_hunk = True
         elif seen_hunk and not line.startswith(b"\\"):
             raise ParseError(f"unexpected text after a diff hunk: {line[:80]!r}")
+        elif line.startswith(_BINARY_MARKERS):
+            # --text forbids these; a file shown this way would lose its lines silently.
+            raise ParseError(f"git showed a file as binary despite --text: {line[:80]!r}")
         # else: an extended header line (index, ---/+++, mode, rename, Binary files ...)
     if old_left > 0 or new_left > 0:
         raise ParseError("git diff output ends inside a hunk")
@@ -200,12 +208,15 @@ def text_line_count(data: bytes) -> int | None:
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
-def file_line_count(path: Path) -> int | None:
-    """``text_line_count`` of a file, read in chunks so a huge untracked file costs no memory."""
+def file_line_count(path: Path, *, sniff: bool = True) -> int | None:
+    """``text_line_count`` of a file, read in chunks so a huge untracked file costs no memory.
+
+    Without ``sniff`` a NUL byte does not make it binary (as ``git diff --text``).
+    """
     count, last = 0, b""
     with path.open("rb") as fh:
         chunk = fh.read(_BINARY_SNIFF)
-        if b"\0" in chunk:
+        if sniff and b"\0" in chunk:
             return None
         while chunk:
             count += chunk.count(b"\n")
@@ -232,7 +243,8 @@ def untracked_changes(
             info = full.lstat()
             if not stat.S_ISREG(info.st_mode):  # symlinks, fifos, sockets: no lines
                 continue
-            count = file_line_count(full)
+            # A Python file is judged by its lines whatever bytes it holds (as --text).
+            count = file_line_count(full, sniff=not rel.endswith(_PYTHON_SUFFIXES))
         except OSError:
             continue  # removed or unreadable since git listed it: nothing to measure
         if not count:

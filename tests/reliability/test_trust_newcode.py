@@ -1,0 +1,154 @@
+"""Nothing in the change hides new code (issue 16, point 1).
+
+Each case adds, through one vector, a module whose function no test runs, that has a type
+error, calls ``eval`` and has a bare ``except``: the run must fail, with the items that
+judge new code failing or in ``error`` naming the file, never a false pass.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+Report = dict[str, Any] | None
+CheckOf = Callable[[Report], Callable[[str], dict[str, Any]]]
+
+HIDDEN = (
+    "def hidden(text: str) -> int:\n"
+    "    try:\n"
+    "        return eval(text)\n"
+    "    except:\n"
+    '        return "oops"\n'
+)
+NEW_CODE_ITEMS = "tests,coverage,types,security,errors"
+HIDDEN_PATH = "src/app/hidden.py"
+
+
+def paths_of(check: dict[str, Any]) -> set[str]:
+    return {f["path"] for f in check["findings"]}
+
+
+def assert_hidden_code_judged(
+    result: pytest.RunResult, report: Report, check_of: CheckOf, path: str = HIDDEN_PATH
+) -> None:
+    """Every new-code item failed with a finding in ``path``: the code was seen."""
+    assert result.ret != 0, result.stdout.str()
+    for check_id in ("coverage", "types", "security", "errors"):
+        got = check_of(report)(check_id)
+        assert got["status"] == "failed", (check_id, got)
+        assert path in paths_of(got), (check_id, got)
+
+
+def assert_error_naming(
+    result: pytest.RunResult, report: Report, check_of: CheckOf, name: str, what: str
+) -> None:
+    assert result.ret != 0, result.stdout.str()
+    for check_id in ("coverage", "types", "security", "errors"):
+        got = check_of(report)(check_id)
+        assert got["status"] == "error", (check_id, got)
+        assert name in got["summary"], (check_id, got["summary"])
+        assert what in got["summary"], (check_id, got["summary"])
+
+
+# --- diff attributes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    ["*.py -diff", "*.py binary", "*.py diff=hide", "*.py -text"],
+)
+def test_committed_diff_attributes_do_not_hide_new_lines(
+    project: Any, check_of: CheckOf, attributes: str
+) -> None:
+    # A textconv that shows nothing: the repository's config names it, we never run it.
+    project.git("config", "diff.hide.textconv", "true")
+    project.write(".gitattributes", attributes + "\n")
+    project.write(HIDDEN_PATH, HIDDEN)
+    project.commit("feat: hidden")
+    result, report = project.run(checks=NEW_CODE_ITEMS)
+    assert_hidden_code_judged(result, report, check_of)
+
+
+def test_untracked_gitattributes_does_not_hide_committed_lines(
+    project: Any, check_of: CheckOf
+) -> None:
+    project.write(HIDDEN_PATH, HIDDEN)
+    project.commit("feat: hidden")
+    project.write(".gitattributes", "*.py -diff\n")
+    result, report = project.run(checks=NEW_CODE_ITEMS)
+    assert_hidden_code_judged(result, report, check_of)
+
+
+def test_info_attributes_do_not_hide_committed_lines(project: Any, check_of: CheckOf) -> None:
+    info = Path(project.git("rev-parse", "--absolute-git-dir")) / "info"
+    info.mkdir(exist_ok=True)
+    (info / "attributes").write_text("*.py binary\n", encoding="utf-8")
+    project.write(HIDDEN_PATH, HIDDEN)
+    project.commit("feat: hidden")
+    result, report = project.run(checks=NEW_CODE_ITEMS)
+    assert_hidden_code_judged(result, report, check_of)
+
+
+def test_an_untracked_module_with_a_nul_byte_is_not_dropped(
+    project: Any, check_of: CheckOf
+) -> None:
+    project.write(HIDDEN_PATH, HIDDEN + "# \0\n")
+    result, report = project.run(checks="tests,coverage")
+    assert result.ret != 0, result.stdout.str()
+    got = check_of(report)("coverage")
+    assert got["status"] in ("failed", "error"), got
+    assert got["status"] == "error" or HIDDEN_PATH in paths_of(got), got
+
+
+# --- tools' argument vectors and output ------------------------------------------------------
+
+
+def test_a_file_named_like_an_option_is_a_path_for_every_tool(
+    project: Any, check_of: CheckOf
+) -> None:
+    project.write("-c#.py", HIDDEN)
+    project.commit("feat: a top-level module named like an option")
+    result, report = project.run(checks="tests,types,lint,security,errors")
+    assert result.ret != 0, result.stdout.str()
+    for check_id in ("types", "lint", "security", "errors"):
+        got = check_of(report)(check_id)
+        assert got["status"] == "failed", (check_id, got)
+        assert "-c#.py" in paths_of(got), (check_id, got)
+
+
+@pytest.mark.parametrize(
+    ("body", "printed"),
+    [
+        ("sys.exit(0)", "exited 0 with 0 characters on stdout: it did not produce mypy's output"),
+        ("print('all good'); sys.exit(0)", "did not produce mypy's output"),
+        ("print('{\"x\": 1}'); sys.exit(0)", "printed JSON of an unexpected shape"),
+        ("sys.exit(1)", "exited 1 with 0 characters on stdout: it did not produce mypy's output"),
+    ],
+)
+def test_a_mypy_that_prints_no_mypy_output_is_an_error(
+    project: Any,
+    check_of: CheckOf,
+    fake_tool: Callable[[str, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    body: str,
+    printed: str,
+) -> None:
+    monkeypatch.setenv("PBE_MYPY", os.fspath(fake_tool("mypy", body)))
+    project.write(HIDDEN_PATH, HIDDEN)
+    project.commit("feat: hidden")
+    result, report = project.run(checks="tests,types")
+    assert result.ret != 0, result.stdout.str()
+    got = check_of(report)("types")
+    assert got["status"] == "error", got
+    assert printed in got["summary"], got["summary"]
+
+
+def test_real_mypy_on_clean_new_code_still_passes(project: Any, check_of: CheckOf) -> None:
+    # The positive sign is mypy's own: its empty success summary in json mode.
+    result, report = project.run(checks="tests,types")
+    assert check_of(report)("types")["status"] == "passed", check_of(report)("types")
+    assert result.ret == 0, result.stdout.str()
