@@ -104,6 +104,7 @@ class TddCheck(Check):
             coverage=ctx.coverage,
             working_files=ctx.working_files(),
             raw=raw,
+            generated_markers=ctx.settings.generated_markers,
         )
         ctx.stash[WORKTREE_OUTLINES] = judged.tree.parsed()  # for the errors item
         if mode == "replay":

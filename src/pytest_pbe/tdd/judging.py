@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pytest_pbe.errors import PbeError, first_line
 from pytest_pbe.git.classify import path_selected
 from pytest_pbe.model import CheckResult, Finding, MetricValue, Severity, Status
+from pytest_pbe.options import GENERATED_MARKERS
 from pytest_pbe.tdd.gitread import RawLog, changed_paths, listed_files, raw_log, read_blobs
 from pytest_pbe.tdd.mapping import COVERAGE, DESCRIBE, NAMES, CoverageMap, NamingMap, TestMap
 from pytest_pbe.tdd.source import Outline, Outlines, module_names
@@ -205,6 +206,7 @@ def judge_range(
     coverage: Callable[[], MeasuredCoverage] | None = None,
     working_files: Sequence[str] | None = None,
     raw: RawLog | None = None,
+    generated_markers: Sequence[str] = GENERATED_MARKERS,
 ) -> Judgement:
     """Judge every commit of the range (the git layer's ``history``), oldest first.
 
@@ -223,6 +225,7 @@ def judge_range(
             coverage=coverage,
             working_files=listed_files(repo) if working_files is None else working_files,
             raw=raw,
+            generated_markers=generated_markers,
         )
 
 
@@ -255,6 +258,7 @@ def _judge_range(
     coverage: Callable[[], MeasuredCoverage] | None,
     working_files: Sequence[str],
     raw: RawLog | None,
+    generated_markers: Sequence[str],
 ) -> Judgement:
     def excluded(path: str) -> bool:
         return not path_selected(path, include=(), exclude=exclude)
@@ -303,6 +307,7 @@ def _judge_range(
             excluded=excluded,
             classify=classifier.classify,
             outline=outlines,
+            generated_markers=generated_markers,
         )
     )
     return Judgement(verdicts, test_map, why_names, blobs, tree, rootdir_rel)
