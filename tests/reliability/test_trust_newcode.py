@@ -189,3 +189,87 @@ def test_a_tool_standard_or_configured_marker_still_exempts(
     tdd = check_of(report)("tdd")
     assert sha not in {f["commit"] for f in tdd["findings"]}, tdd
     assert tdd["status"] == "passed", tdd
+
+
+# --- line numbering: Python's and git's agree, or the items cannot judge --------------------
+
+
+def test_lone_cr_line_ends_are_an_error_naming_the_file(project: Any, check_of: CheckOf) -> None:
+    body = "x = 1\n" + HIDDEN.replace("\n", "\r")
+    project.write(HIDDEN_PATH, body.encode("utf-8"))
+    project.commit("feat: hidden behind CR line ends")
+    result, report = project.run(checks=NEW_CODE_ITEMS)
+    what = f"mixed line endings: lone CR at byte {body.index(chr(13))}; normalise to LF"
+    assert_error_naming(result, report, check_of, HIDDEN_PATH, what)
+
+
+def test_separators_python_does_not_end_lines_at_keep_the_numbering(
+    project: Any, check_of: CheckOf
+) -> None:
+    # Form feed, vertical tab, NEL and U+2028 end no line for Python's tokenizer nor git.
+    prefix = "\f# page\n# \v \x1c \x85 \u2028 in a comment\n"
+    project.write(HIDDEN_PATH, prefix + HIDDEN)
+    project.commit("feat: hidden after odd separators")
+    result, report = project.run(checks=NEW_CODE_ITEMS)
+    assert_hidden_code_judged(result, report, check_of)
+    bare = [f for f in check_of(report)("errors")["findings"] if f["path"] == HIDDEN_PATH]
+    assert 2 + HIDDEN.splitlines().index("    except:") + 1 in {f["line"] for f in bare}, bare
+
+
+# --- symlinked modules ---------------------------------------------------------------------
+
+
+def test_a_module_symlinked_to_a_text_file_is_judged_by_its_content(
+    project: Any, check_of: CheckOf
+) -> None:
+    project.write("src/app/hidden.txt", HIDDEN)
+    (project.path / HIDDEN_PATH).symlink_to("hidden.txt")
+    project.commit("feat: hidden behind a symlink")
+    result, report = project.run(checks=NEW_CODE_ITEMS)
+    assert_hidden_code_judged(result, report, check_of)
+
+
+@pytest.mark.parametrize("where", ["outside", "dangling"])
+def test_a_module_symlinked_outside_the_repository_is_an_error_naming_the_link(
+    project: Any, check_of: CheckOf, tmp_path_factory: pytest.TempPathFactory, where: str
+) -> None:
+    target = tmp_path_factory.mktemp("elsewhere") / "hidden.py"
+    if where == "outside":
+        target.write_text(HIDDEN, encoding="utf-8")
+    (project.path / HIDDEN_PATH).symlink_to(target)
+    result, report = project.run(checks=NEW_CODE_ITEMS)
+    assert_error_naming(result, report, check_of, HIDDEN_PATH, "a symlinked module whose target")
+
+
+# --- the judged bytes are the bytes the tests ran --------------------------------------------
+
+REWRITER = """
+
+def test_rewrites_the_source():
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "src" / "app" / "calc.py"
+    path.write_text(path.read_text() + "\\n\\nANSWER = 42\\n")
+"""
+
+
+def test_a_source_file_rewritten_during_the_session_is_an_error(
+    project: Any, check_of: CheckOf
+) -> None:
+    project.append("tests/test_calc.py", REWRITER)
+    project.commit("test: a test that edits the code under test")
+    result, report = project.run(checks=NEW_CODE_ITEMS)
+    assert result.ret != 0, result.stdout.str()
+    for check_id in ("coverage", "types", "security", "errors"):
+        got = check_of(report)(check_id)
+        assert got["status"] == "error", (check_id, got)
+        assert got["summary"].startswith("src/app/calc.py changed during the session"), got
+    assert report is not None
+    assert report["head"]["dirty"] is True
+
+
+def test_a_clean_tree_left_clean_is_reported_clean(project: Any, check_of: CheckOf) -> None:
+    result, report = project.run(checks=NEW_CODE_ITEMS)
+    assert result.ret == 0, result.stdout.str()
+    assert report is not None
+    assert report["head"]["dirty"] is False

@@ -31,6 +31,7 @@ class TddCheck(Check):
     id = "tdd"
     title = "Tests were written first"
     needs = frozenset({"coverage"})
+    judges_new_code = True
     start_in_background = True
 
     def configure(self, config: pytest.Config, settings: Settings) -> None:

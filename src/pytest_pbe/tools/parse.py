@@ -54,7 +54,10 @@ def relative_path(raw: str, *, cwd: Path, root: Path) -> str:
 
 
 def _normalise(path: Path) -> str:
-    return os.path.normpath(os.path.realpath(path))
+    # The directories resolved (the root is git's real path), the file's own name kept: a
+    # symlinked module's findings belong to the link, the module Python imports.
+    path = Path(os.path.normpath(path))
+    return str(Path(os.path.realpath(path.parent)) / path.name)
 
 
 def _what_now(run: Completed) -> str:
