@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pbe.options import OPTIONS, OptionSpec
+from pytest_pbe.options import GENERATED_MARKERS, OPTIONS, OptionSpec
 
 #: The contract's checklist, in its fixed order.
 BUILTIN_IDS: tuple[str, ...] = (
@@ -157,6 +157,7 @@ class Settings:
     bandit_confidence: str
     tdd: str
     tdd_exclude: tuple[str, ...]
+    generated_markers: tuple[str, ...]
     replay_timeout: float
     leaks_ignore: tuple[str, ...]
     max_test_seconds: float
@@ -224,6 +225,7 @@ class Settings:
             bandit_confidence=_choice(config, "bandit_confidence", LEVELS),
             tdd=_choice(config, "tdd", TDD_MODES),
             tdd_exclude=_list(config, "tdd_exclude")[0],
+            generated_markers=_list(config, "generated_markers")[0] or GENERATED_MARKERS,
             replay_timeout=_seconds(config, "replay_timeout") or 120.0,
             leaks_ignore=_list(config, "leaks_ignore")[0],
             max_test_seconds=_seconds(config, "max_test_seconds") or 5.0,

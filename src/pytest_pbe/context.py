@@ -135,6 +135,32 @@ class VerifyContext:
 
         return self._once("all_changes", compute)
 
+    def changed_during_session(self) -> str | None:
+        """Why the change set's files are no longer what was read (None: they are).
+
+        Asked at judging: a file whose bytes differ from when the change set was read
+        was judged by some tools and run by the tests in another version than git saw.
+        """
+
+        def compute() -> str | None:
+            from pytest_pbe.git.diff import content_digests
+
+            try:
+                changes = self.all_changes()
+                now = content_digests(changes.root, changes.files)
+            except PbeError:
+                return None  # the items that read the change set meet that error themselves
+            moved = [path for path, digest in changes.digests.items() if now.get(path) != digest]
+            if not moved:
+                return None
+            more = f" (and {len(moved) - 1} more)" if len(moved) > 1 else ""
+            return (
+                f"{moved[0]}{more} changed during the session: what the tests ran is not what "
+                "was judged; make the tests leave the source files alone, then run again"
+            )
+
+        return self._once("changed_during_session", compute)
+
     @contextlib.contextmanager
     def _reading_working_tree(self) -> Iterator[None]:
         """The working tree's facts read on a thread beside the base's resolution.

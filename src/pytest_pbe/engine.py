@@ -341,6 +341,9 @@ class Verifier:
             return check.error("interrupted (KeyboardInterrupt) before it was judged: not judged")
         if self.facts.interrupted and check.id != "tests":
             return check.error("session interrupted before the tests finished: not judged")
+        moved = self.ctx.changed_during_session() if check.judges_new_code else None
+        if moved is not None:
+            return check.error(moved)
         try:
             result = check.evaluate(self.ctx)
         except KeyboardInterrupt:  # Ctrl-C while judging: this item and the rest are unjudged
@@ -376,6 +379,17 @@ class Verifier:
         out.extend(by_id.values())
         return out
 
+    def _dirty_now(self) -> bool:
+        """Did the session itself change the working tree (the report says what is on disk)?"""
+        if self.ctx.changed_during_session() is not None:
+            return True
+        from pytest_pbe.git import Repository
+
+        try:
+            return Repository(self.ctx.repository().root).differs_from_head()
+        except PbeError:
+            return True  # cannot tell: never claim a clean tree
+
     def _build_report(self, results: list[CheckResult]) -> Report:
         base = RevisionInfo(None, None)
         head: str | None = None
@@ -389,7 +403,7 @@ class Verifier:
         else:
             b = changes.base
             base = RevisionInfo(b.ref, b.sha, b.merge_base, b.source)
-            head, dirty = changes.head_sha, changes.dirty
+            head, dirty = changes.head_sha, changes.dirty or self._dirty_now()
             judged = tuple(f.path for f in self.ctx.changes().files)
             scope = Scope(self.ctx.scope_prefix(), judged, len(changes.files) - len(judged))
             if scope.outside:

@@ -190,15 +190,23 @@ def test_committed_pure_rename_is_no_new_code(repo: GitRepo) -> None:
     assert changes(repo, "HEAD~1").files == ()
 
 
-def test_binary_files_contribute_nothing(repo: GitRepo) -> None:
+def test_binary_files_are_read_as_text_and_judged_by_kind(repo: GitRepo) -> None:
+    # git diff --text: lines come from the bytes, never from git's binary guess; the
+    # files are "other", so no item judges them. An untracked non-Python binary is skipped.
     repo.write("blob.bin", b"\x00\x01\x02binary\n")
     repo.commit("binary")
     repo.write("blob.bin", b"\x00\x01\x02changed\nmore\n")
     repo.write("new.bin", b"\x00new\n")
     repo.git("add", "new.bin")
     repo.write("untracked.bin", b"PNG\x00\x00\n")
-    assert changes(repo).files == ()
-    assert changes(repo, "HEAD~1").files == ()
+    repo.write("untracked.py", b"x = 1\n\x00\n")
+    got = {f.path: (f.kind, sorted(f.lines)) for f in changes(repo).files}
+    assert got == {
+        "blob.bin": ("other", [1, 2]),
+        "new.bin": ("other", [1]),
+        "untracked.py": ("source", [1, 2]),
+    }
+    assert {f.path for f in changes(repo, "HEAD~1").files} == set(got)
 
 
 def test_mode_only_change(repo: GitRepo) -> None:

@@ -38,6 +38,9 @@ class Check:
     default_required: ClassVar[bool] = True
     #: Shared session measurements this item reads ("coverage"); started only if needed.
     needs: ClassVar[frozenset[str]] = frozenset()
+    #: It judges the change set's files: a file whose bytes changed during the session
+    #: makes it ``error`` (what it would judge is not what the tests ran).
+    judges_new_code: ClassVar[bool] = False
     #: ``start`` runs on the background starter thread instead of the main thread.
     start_in_background: ClassVar[bool] = False
     #: ``evaluate`` runs after the other items' (it waits for work done beside theirs, as

@@ -275,6 +275,7 @@ class CoverageCheck(Check):
     id = "coverage"
     title = "New code is covered by tests"
     needs = frozenset({"coverage"})
+    judges_new_code = True
     start_in_background = True  # git and the parsing child's launch, beside the others
     # The parsing child computes the total's figures from the moment the session's data is
     # first read (the tdd item reads it) while the other items are judged: read it last.

@@ -31,6 +31,7 @@ class TddCheck(Check):
     id = "tdd"
     title = "Tests were written first"
     needs = frozenset({"coverage"})
+    judges_new_code = True
     start_in_background = True
 
     def configure(self, config: pytest.Config, settings: Settings) -> None:
@@ -105,6 +106,7 @@ class TddCheck(Check):
             working_files=ctx.working_files(),
             raw=raw,
             uncommitted=ctx.settings.include_uncommitted and ctx.all_changes().dirty,
+            generated_markers=ctx.settings.generated_markers,
         )
         ctx.stash[WORKTREE_OUTLINES] = judged.tree.parsed()  # for the errors item
         if mode == "replay":

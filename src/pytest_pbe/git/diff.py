@@ -6,6 +6,7 @@ headers); line numbers come from the ``-U0`` patch that follows them in the same
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -28,8 +29,11 @@ from pytest_pbe.git.runner import Repository
 
 # Options shared by every diff/log we parse: raw records + zero-context patches, renames
 # followed, nothing the repository configures (external diff, textconv, colour, relative
-# paths, submodule log format, glued hunks) allowed to change the format.
+# paths, submodule log format, glued hunks) allowed to change the format. ``--text``: lines
+# come from the files' contents, never from git's binary guess or a ``-diff``/``binary``
+# attribute the change itself may carry.
 DIFF_OPTIONS: tuple[str, ...] = (
+    "--text",
     "--no-ext-diff",
     "--no-textconv",
     "--no-color",
@@ -46,6 +50,9 @@ DIFF_OPTIONS: tuple[str, ...] = (
 
 _HUNK = re.compile(rb"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _BINARY_SNIFF = 8000  # git's own heuristic: a NUL byte in the first 8000 bytes
+_BINARY_MARKERS = (b"Binary files ", b"GIT binary patch")
+_PYTHON_SUFFIXES = (".py", ".pyi")
+_SYMLINK_MODE = "120000"
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,9 @@ def parse_unified_zero(data: bytes) -> list[frozenset[int]]:
             seen_hunk = True
         elif seen_hunk and not line.startswith(b"\\"):
             raise ParseError(f"unexpected text after a diff hunk: {line[:80]!r}")
+        elif line.startswith(_BINARY_MARKERS):
+            # --text forbids these; a file shown this way would lose its lines silently.
+            raise ParseError(f"git showed a file as binary despite --text: {line[:80]!r}")
         # else: an extended header line (index, ---/+++, mode, rename, Binary files ...)
     if old_left > 0 or new_left > 0:
         raise ParseError("git diff output ends inside a hunk")
@@ -200,12 +210,15 @@ def text_line_count(data: bytes) -> int | None:
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
-def file_line_count(path: Path) -> int | None:
-    """``text_line_count`` of a file, read in chunks so a huge untracked file costs no memory."""
+def file_line_count(path: Path, *, sniff: bool = True) -> int | None:
+    """``text_line_count`` of a file, read in chunks so a huge untracked file costs no memory.
+
+    Without ``sniff`` a NUL byte does not make it binary (as ``git diff --text``).
+    """
     count, last = 0, b""
     with path.open("rb") as fh:
         chunk = fh.read(_BINARY_SNIFF)
-        if b"\0" in chunk:
+        if sniff and b"\0" in chunk:
             return None
         while chunk:
             count += chunk.count(b"\n")
@@ -232,12 +245,13 @@ def untracked_changes(
             info = full.lstat()
             if not stat.S_ISREG(info.st_mode):  # symlinks, fifos, sockets: no lines
                 continue
-            count = file_line_count(full)
+            # A Python file is judged by its lines whatever bytes it holds (as --text).
+            count = file_line_count(full, sniff=not rel.endswith(_PYTHON_SUFFIXES))
         except OSError:
             continue  # removed or unreadable since git listed it: nothing to measure
         if not count:
             continue
-        changes.append(
+        changes.append(  # symlinks are judged by linked_changes
             FileChange(
                 path=rel,
                 status=UNTRACKED,
@@ -247,6 +261,80 @@ def untracked_changes(
             )
         )
     return changes
+
+
+def linked_module_paths(data: bytes, untracked: Sequence[str], root: Path) -> list[str]:
+    """Python paths that are symlinks, changed in the diff or untracked.
+
+    Python imports a symlinked module by its target's content, so the link is new code.
+    """
+    entries, _ = parse_raw_z(data)
+    tracked = [
+        e.path for e in entries if e.status not in ("D", "U") and e.new_mode == _SYMLINK_MODE
+    ]
+    links = [rel for rel in untracked if (root / rel).is_symlink()]
+    return sorted({rel for rel in (*tracked, *links) if rel.endswith(_PYTHON_SUFFIXES)})
+
+
+def linked_changes(root: Path, paths: Sequence[str], classifier: Classifier) -> list[FileChange]:
+    """Each symlinked module, with every line of its target new (the link made it a module)."""
+    changes: list[FileChange] = []
+    for rel in paths:
+        count = file_line_count(link_target(root, rel), sniff=False) or 0
+        if count:
+            lines = frozenset(range(1, count + 1))
+            changes.append(FileChange(rel, ADDED, None, lines, classifier.classify(rel)))
+    return changes
+
+
+def link_target(root: Path, rel: str) -> Path:
+    """The regular file inside the repository a symlinked module names; else ParseError."""
+    link = root / rel
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise ParseError(
+            f"{rel}: a symlinked module whose target does not exist; replace the link "
+            "with the module itself"
+        ) from None
+    if not target.is_relative_to(root.resolve()) or not target.is_file():
+        raise ParseError(
+            f"{rel}: a symlinked module whose target {target} is outside the repository "
+            "(or not a file); replace the link with the module itself"
+        )
+    return target
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def content_digests(root: Path, files: Iterable[FileChange]) -> dict[str, str]:
+    """sha256 of each file's bytes now; a Python file git and Python would number apart fails.
+
+    Python's tokenizer ends a line at a lone CR, git does not: statements would land
+    outside the lines git calls new. Other separators (form feed, NEL, U+2028) end no
+    line for either, so they are harmless.
+    """
+    digests: dict[str, str] = {}
+    for change in files:
+        data = read_bytes(root / change.path)
+        if change.path.endswith(_PYTHON_SUFFIXES):
+            cr = _LONE_CR.search(data)
+            if cr is not None:
+                raise ParseError(
+                    f"{change.path}: mixed line endings: lone CR at byte {cr.start()}; "
+                    "normalise to LF (git and Python would number its lines differently)"
+                )
+        digests[change.path] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes (through a symlink); empty when it is gone or unreadable."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def is_dirty(repo: Repository, untracked: Sequence[str]) -> bool:
@@ -278,12 +366,15 @@ def collect_changes(
         data = repo.run("diff", *DIFF_OPTIONS, base.merge_base, head, "--")
     untracked = untracked_paths(repo)
     extra = untracked_changes(repo, untracked, classifier) if include_uncommitted else []
+    links = linked_module_paths(data, untracked if include_uncommitted else (), repo.root)
+    extra += linked_changes(repo.root, links, classifier)
     files = [
         f
         for f in file_changes(data, classifier=classifier, untracked=extra)
         if path_selected(f.path, include=include, exclude=exclude)
     ]
     files.sort(key=lambda f: f.path)
+    digests = content_digests(repo.root, files)
     return ChangeSet(
         root=repo.root,
         base=base,
@@ -292,4 +383,5 @@ def collect_changes(
         shallow=repo.is_shallow(),
         include_uncommitted=include_uncommitted,
         files=tuple(files),
+        digests=digests,
     )

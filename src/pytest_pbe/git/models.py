@@ -58,6 +58,9 @@ class ChangeSet:
     shallow: bool
     include_uncommitted: bool
     files: tuple[FileChange, ...]
+    #: sha256 of each changed file's bytes (through a symlink: its target's) when read, so
+    #: the judging can tell that what it judges is still what the tests ran and git saw.
+    digests: Mapping[str, str] = field(default_factory=dict)
     _index: Mapping[str, FileChange] = field(
         default_factory=lambda: MappingProxyType({}), init=False, repr=False, compare=False
     )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pytest_pbe.errors import PbeError, first_line
 from pytest_pbe.git.classify import path_selected
 from pytest_pbe.model import CheckResult, Finding, MetricValue, Severity, Status
+from pytest_pbe.options import GENERATED_MARKERS
 from pytest_pbe.tdd.gitread import RawLog, changed_paths, listed_files, raw_log, read_blobs
 from pytest_pbe.tdd.lost import LostTest, lost_tests
 from pytest_pbe.tdd.mapping import COVERAGE, DESCRIBE, NAMES, CoverageMap, NamingMap, TestMap
@@ -212,6 +213,7 @@ def judge_range(
     working_files: Sequence[str] | None = None,
     raw: RawLog | None = None,
     uncommitted: bool | None = None,
+    generated_markers: Sequence[str] = GENERATED_MARKERS,
 ) -> Judgement:
     """Judge every commit of the range (the git layer's ``history``), oldest first.
 
@@ -233,6 +235,7 @@ def judge_range(
             working_files=listed_files(repo) if working_files is None else working_files,
             raw=raw,
             uncommitted=any(c.sha is None for c in commits) if uncommitted is None else uncommitted,
+            generated_markers=generated_markers,
         )
 
 
@@ -266,6 +269,7 @@ def _judge_range(
     working_files: Sequence[str],
     raw: RawLog | None,
     uncommitted: bool,
+    generated_markers: Sequence[str],
 ) -> Judgement:
     def excluded(path: str) -> bool:
         return not path_selected(path, include=(), exclude=exclude)
@@ -317,6 +321,7 @@ def _judge_range(
             lost_tests=_lost_in_range(
                 repo, base.merge_base, raw, commits, classifier, tree, uncommitted=uncommitted
             ),
+            generated_markers=generated_markers,
         )
     )
     return Judgement(verdicts, test_map, why_names, blobs, tree, rootdir_rel)

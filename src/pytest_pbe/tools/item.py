@@ -41,6 +41,7 @@ class ToolCheck(Check):
 
     #: The runs (names in ``ToolRuns``) this item reads.
     run_names: ClassVar[tuple[str, ...]] = ()
+    judges_new_code = True
     start_in_background = True  # git and the tools' launch, beside the other starts
 
     _runs: ToolRuns | None = None

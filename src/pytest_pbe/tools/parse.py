@@ -54,7 +54,10 @@ def relative_path(raw: str, *, cwd: Path, root: Path) -> str:
 
 
 def _normalise(path: Path) -> str:
-    return os.path.normpath(os.path.realpath(path))
+    # The directories resolved (the root is git's real path), the file's own name kept: a
+    # symlinked module's findings belong to the link, the module Python imports.
+    path = Path(os.path.normpath(path))
+    return str(Path(os.path.realpath(path.parent)) / path.name)
 
 
 def _what_now(run: Completed) -> str:
@@ -70,22 +73,45 @@ def _crash(run: Completed, why: str) -> ToolError:
 # --- mypy -------------------------------------------------------------------------------------
 
 
+def _require_mypy_output(run: Completed) -> None:
+    """A positive sign that mypy ran: its JSON lines, or its empty success summary.
+
+    With ``--output json --error-summary`` mypy prints one JSON object per message and,
+    when there is none, the success summary as an empty line: nothing at all on stdout
+    is not mypy's output, whatever the exit status.
+    """
+    if run.returncode in (0, 1) and not run.stdout.strip("\n ") and run.stdout != "\n":
+        raise ToolError(
+            f"{run.tool} exited {run.returncode} with {len(run.stdout)} characters on stdout: "
+            f"it did not produce mypy's output; check PBE_MYPY names mypy, then {_what_now(run)}"
+        )
+
+
+def _mypy_shaped(data: object) -> bool:
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("file"), str)
+        and isinstance(data.get("message"), str)
+        and data.get("severity") in ("error", "note")
+    )
+
+
 def parse_mypy(run: Completed, *, cwd: Path, root: Path) -> list[Issue]:
     """mypy ``--output json``: one JSON object per line; exit 0 clean, 1 errors, 2 blocked."""
     issues: list[Issue] = []
-    for raw in run.stdout.splitlines():
+    _require_mypy_output(run)
+    for raw in run.stdout.split("\n"):
         line = raw.strip()
         if not line:
             continue
-        if not line.startswith("{"):
-            continue  # "Success: ..." or a summary some mypy versions add
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ToolError(
-                f"mypy printed output that is not JSON ({line[:80]!r}: {exc}); {_what_now(run)}"
+                f"mypy printed output that is not JSON ({line[:80]!r}: {exc}), so it "
+                f"did not produce mypy's output; {_what_now(run)}"
             ) from exc
-        if not isinstance(data, dict) or not isinstance(data.get("file"), str):
+        if not _mypy_shaped(data):
             raise _crash(run, f"printed JSON of an unexpected shape ({line[:80]!r})")
         code = data.get("code") or ""
         severity = str(data.get("severity") or "error")

@@ -170,11 +170,13 @@ class ToolRuns:
                 files = ", ".join(config.files or ())
                 skip = f"no new Python code that mypy checks (files = {files} in {where})"
                 return RunSpec(name, "mypy", (), _never, skip=skip)
-            args: list[str] = ["--output", "json"]
+            # --error-summary: in json mode the success summary is an empty line, the sign
+            # that mypy itself ran (a config's error_summary = False would remove it).
+            args: list[str] = ["--output", "json", "--error-summary"]
             if config.path is not None:
                 args += ["--config-file", os.path.relpath(config.path, cwd)]
-            if config.files is None:
-                args += [nc.for_tool(p) for p in judged]
+            if config.files is None:  # "--": a file named "-c#.py" is a path, not an option
+                args += ["--", *(nc.for_tool(p) for p in judged)]
             parser = _parser(parse_mypy, cwd, root)
             return RunSpec(name, "mypy", tuple(args), parser, files=len(judged))
         if name in ("ruff", "ruff-errors"):
