@@ -1,16 +1,17 @@
 """Red-green replay: prove that a commit's tests failed before it and pass with it.
 
-For each commit judged test-first or paired, in ONE temporary detached worktree (outside
-the repository, always removed):
+For each commit judged test-first or paired, in ONE temporary tree (outside the repository,
+always removed; written from git's objects by ``scratch``, never by a git checkout, and
+never through a link):
 
-1. check out the parent, overlay the test files as the commit has them, run ONLY the
+1. write out the parent, overlay the test files as the commit has them, run ONLY the
    selected tests: each must be *red*: an assertion failure (or ``pytest.fail``), an error
    raised by the code under test (innermost frame in a source file of the worktree), or a
    missing name / module / parameter that this very commit introduces. A collection error
    for any other reason, an import of a name the change does not introduce, a skip or a
    timeout is not a red: the replay is *unverified*. A test that passes is *already green*:
    the replay failed.
-2. check out the commit (the uncommitted work: HEAD plus the working-tree files), run the
+2. write out the commit (the uncommitted work: HEAD plus the working-tree files), run the
    same tests: each must pass.
 
 Imports must resolve inside the worktree: ``PYTHONPATH`` puts the worktree (and its
