@@ -92,22 +92,17 @@ def test_git_printing_garbage_is_an_error_not_a_pass(
     assert_error(result, report, check_of, "coverage", "unexpected git --raw record: b':garbage'")
 
 
-def test_a_worktree_that_cannot_be_made_is_an_error_of_replay(
+def test_a_tree_that_cannot_be_read_is_an_error_of_replay(
     project: Any, check_of: CheckOf, fake_git: Callable[[str], Path]
 ) -> None:
+    # The replay's tree is written from its own git ls-tree (no checkout): git failing there.
     fake_git(
-        'for a in "$@"; do if [ "$a" = worktree ]; then\n'
-        '  echo "fatal: could not create work tree dir: Permission denied" >&2; exit 128\n'
-        'fi; done\nexec "$REAL_GIT" "$@"'
+        'case " $* " in *" ls-tree "*" --end-of-options "*)\n'
+        '  echo "fatal: not a tree object" >&2; exit 128;;\n'
+        'esac\nexec "$REAL_GIT" "$@"'
     )
     result, report = project.run("--pbe-tdd", "replay", checks="tests,tdd")
-    assert_error(
-        result,
-        report,
-        check_of,
-        "tdd",
-        "git worktree failed: fatal: could not create work tree dir: Permission denied",
-    )
+    assert_error(result, report, check_of, "tdd", "git ls-tree failed: fatal: not a tree object")
 
 
 # --- tools -----------------------------------------------------------------------------------

@@ -1,16 +1,17 @@
 """Red-green replay: prove that a commit's tests failed before it and pass with it.
 
-For each commit judged test-first or paired, in ONE temporary detached worktree (outside
-the repository, always removed):
+For each commit judged test-first or paired, in ONE temporary tree (outside the repository,
+always removed; written from git's objects by ``scratch``, never by a git checkout, and
+never through a link):
 
-1. check out the parent, overlay the test files as the commit has them, run ONLY the
+1. write out the parent, overlay the test files as the commit has them, run ONLY the
    selected tests: each must be *red*: an assertion failure (or ``pytest.fail``), an error
    raised by the code under test (innermost frame in a source file of the worktree), or a
    missing name / module / parameter that this very commit introduces. A collection error
    for any other reason, an import of a name the change does not introduce, a skip or a
    timeout is not a red: the replay is *unverified*. A test that passes is *already green*:
    the replay failed.
-2. check out the commit (the uncommitted work: HEAD plus the working-tree files), run the
+2. write out the commit (the uncommitted work: HEAD plus the working-tree files), run the
    same tests: each must pass.
 
 Imports must resolve inside the worktree: ``PYTHONPATH`` puts the worktree (and its
@@ -31,15 +32,16 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_pbe.errors import GitError, PbeError
+from pytest_pbe.errors import PbeError
 from pytest_pbe.git.runner import Repository
+from pytest_pbe.tdd.scratch import make_scratch, materialise, open_root, remove_file, write_file
 from pytest_pbe.tdd.verdicts import FAILED, UNVERIFIED, VERIFIED  # defined beside the verdicts
 from pytest_pbe.tools.process import die_with_parent
 
@@ -261,7 +263,7 @@ def judge_runs(
 
 
 class Replayer:
-    """One temporary detached worktree for a series of replays; always removed."""
+    """One temporary tree for a series of replays (see ``scratch``); always removed."""
 
     def __init__(
         self,
@@ -279,43 +281,28 @@ class Replayer:
         self.python = python
         self.tmp: Path | None = None
         self.tree: Path | None = None
-
-    @property
-    def _config(self) -> tuple[str, ...]:
-        # No clean/smudge/process filter the repository configures runs on our checkouts.
-        extra: list[str] = []
-        for arg in self.repo.filter_overrides:
-            if arg.endswith(".clean="):
-                extra += ["-c", arg.replace(".clean=", ".smudge=")]
-        return (*self.repo.filter_overrides, *extra)
+        self._on_sigterm: signal.Handlers | None = None
 
     def __enter__(self) -> Replayer:
-        self.tmp = Path(tempfile.mkdtemp(prefix="pbe-replay-"))
+        self.tmp = make_scratch()
+        self._on_sigterm = _unwind_on_sigterm()
         (self.tmp / "probe").mkdir()
         (self.tmp / "probe" / f"{PROBE_NAME}.py").write_text(PROBE_SOURCE, encoding="utf-8")
-        tree = self.tmp / "worktree"
-        try:
-            self.repo.run(
-                "worktree", "add", "--detach", "--quiet", "--no-checkout", str(tree), "HEAD",
-                config=self._config,
-            )  # fmt: skip
-        except GitError:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            raise
-        self.tree = tree
+        self.tree = self.tmp / "worktree"
+        self.tree.mkdir()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
-        if self.tree is not None:
-            self.repo.run_process("worktree", "remove", "--force", "--force", str(self.tree))
-            self.tree = None
+        self.tree = None
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
-        self.repo.run_process("worktree", "prune")
+        if self._on_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+            self._on_sigterm = None
 
     def _open(self) -> tuple[Path, Path]:
         if self.tree is None or self.tmp is None:
@@ -324,20 +311,16 @@ class Replayer:
 
     def _checkout(self, rev: str) -> None:
         tree, _ = self._open()
-        git = Repository(tree)
-        git.run("checkout", "--detach", "--force", "--quiet", rev, config=self._config)
-        git.run("clean", "-ffdxq")
+        materialise(self.repo, rev, tree)
 
     def _overlay(self, files: Mapping[str, bytes | None]) -> None:
         tree, _ = self._open()
-        for rel, data in files.items():
-            target = tree / rel
-            if data is None:
-                with contextlib.suppress(FileNotFoundError):
-                    target.unlink()
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        with open_root(tree) as root:
+            for rel, data in files.items():
+                if data is None:
+                    remove_file(root, rel)
+                else:
+                    write_file(root, rel, data)
 
     def in_source(self, frame: str) -> bool:
         """True when a traceback frame is in a source (not test) file of the worktree."""
@@ -439,6 +422,28 @@ class Replayer:
                 red.seconds + green.seconds,
             )
         return judge_runs(job, red, green, self.in_source)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM while a replay is open: unwinds as Ctrl-C does, so the tree is removed."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+def _unwind_on_sigterm() -> signal.Handlers | None:
+    """Make SIGTERM unwind (the previous, default handler returned) where we may.
+
+    Only from the main thread, and only over the default action: a handler someone else
+    installed stays theirs.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    return signal.SIG_DFL
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
