@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,34 @@ def _raw(config: pytest.Config, spec: OptionSpec) -> tuple[object, str]:
 def _string(config: pytest.Config, name: str) -> tuple[str, str]:
     value, origin = _raw(config, _SPECS[name])
     return str(value).strip(), origin
+
+
+def _bases(config: pytest.Config) -> tuple[str, str, str]:
+    """(command line or PBE_BASE, where it came from, the ini's), each refused if option-like.
+
+    ``--pbe-base`` in the ini's ``addopts`` is the ini's, not the command line's: the ini
+    is part of the change being judged.
+    """
+    spec = _SPECS["base"]
+    flag = str(config.getoption(spec.dest, default=None) or "").strip()
+    ini = str(config.getini(spec.ini) or "").strip()
+    if flag and not _on_command_line(config, spec.cli):
+        flag, ini = "", ini or flag
+    explicit, origin = (
+        (flag, spec.cli) if flag else (os.environ.get("PBE_BASE", "").strip(), "PBE_BASE")
+    )
+    for value, where in ((explicit, origin), (ini, spec.ini)):
+        if value.startswith("-"):
+            raise pytest.UsageError(
+                f"{where}: refusing base {value!r}: a revision may not start with '-'"
+            )
+    return explicit, origin, ini
+
+
+def _on_command_line(config: pytest.Config, flag: str) -> bool:
+    """Was ``flag`` given on pytest's command line or in PYTEST_ADDOPTS (not the ini)?"""
+    words = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    return any(w == flag or w.startswith(f"{flag}=") for w in map(str, words))
 
 
 def _bool(config: pytest.Config, name: str) -> bool:
@@ -141,8 +170,9 @@ class Settings:
     skipped_by_user: frozenset[str]
     required: frozenset[str] | None  # None: each item's own default
     debug: bool
-    base: str | None
+    base: str | None  # from the command line or PBE_BASE: outranks the CI's base
     base_origin: str
+    ini_base: str | None  # from the project's files: ranks below the CI's base
     include_uncommitted: bool
     fetch: bool
     include: tuple[str, ...]
@@ -192,13 +222,7 @@ class Settings:
         required_set: frozenset[str] | None = frozenset(required) if required else None
         selected = [i for i in known if (not wanted or i in wanted) and i not in unwanted]
 
-        base, base_origin = _string(config, "base")
-        if not base and os.environ.get("PBE_BASE", "").strip():
-            base, base_origin = os.environ["PBE_BASE"].strip(), "PBE_BASE"
-        if base.startswith("-"):
-            raise pytest.UsageError(
-                f"{base_origin}: refusing base {base!r}: a revision may not start with '-'"
-            )
+        base, base_origin, ini_base = _bases(config)
 
         test_files, _ = _list(config, "test_files")
         if not test_files:
@@ -211,6 +235,7 @@ class Settings:
             debug=_bool(config, "debug"),
             base=base or None,
             base_origin=base_origin,
+            ini_base=ini_base or None,
             include_uncommitted=_bool(config, "include_uncommitted"),
             fetch=not _bool(config, "no_fetch"),
             include=_list(config, "include")[0],

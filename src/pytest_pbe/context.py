@@ -238,6 +238,7 @@ class VerifyContext:
                 explicit_source=self.settings.base_origin,
                 environ=os.environ,
                 allow_fetch=self.settings.fetch,
+                configured=self.settings.ini_base,
             )
 
         return self._once("base", compute)

@@ -1,4 +1,6 @@
-"""Which revision new code is measured against: option/env, CI, then the default branch.
+"""Which revision new code is measured against: option/env, CI, the ini, the default branch.
+
+The ini is part of the change being judged, so it ranks below the CI system's base.
 
 In shallow CI checkouts the base or the merge-base may be missing; we deepen step by step
 (never ``--depth`` on a complete clone) and, failing that, say exactly how to fix the job.
@@ -7,9 +9,10 @@ In shallow CI checkouts the base or the merge-base may be missing; we deepen ste
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Mapping
-from pathlib import Path
 
 from pytest_pbe.errors import GitError
 from pytest_pbe.git.models import BaseRevision
@@ -19,6 +22,8 @@ DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "mast
 DEEPEN_STEPS: tuple[int | None, ...] = (50, 200, 1000, None)  # None: --unshallow
 _ZERO_SHA = "0" * 40
 _FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
+_EVENT_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+EVENT_PAYLOAD_CAP = 16 * 1024 * 1024  # GitHub's payloads are far smaller; more is not one
 
 SHALLOW_FIX = (
     "fetch the full history: `fetch-depth: 0` for actions/checkout, `GIT_DEPTH: 0` for "
@@ -33,8 +38,14 @@ def resolve_base(
     explicit_source: str = "option",
     environ: Mapping[str, str],
     allow_fetch: bool = True,
+    configured: str | None = None,
+    configured_source: str = "pbe_base",
 ) -> BaseRevision:
-    """Find the base revision and its merge-base with HEAD; GitError (one line) if we can't."""
+    """Find the base revision and its merge-base with HEAD; GitError (one line) if we can't.
+
+    ``explicit`` (the command line) and ``PBE_BASE`` first, then the CI system's base, then
+    ``configured`` (the project's ini), then the default branch.
+    """
     head = repo.head_sha()
     if explicit is not None and explicit.strip():
         return _resolve(repo, [explicit.strip()], explicit_source, head, allow_fetch)
@@ -45,6 +56,8 @@ def resolve_base(
     if ci is not None:
         refs, source = ci
         return _resolve(repo, refs, source, head, allow_fetch)
+    if configured is not None and configured.strip():
+        return _resolve(repo, [configured.strip()], configured_source, head, allow_fetch)
     for ref, sha in zip(DEFAULT_BRANCHES, repo.verify_commits(DEFAULT_BRANCHES), strict=True):
         if sha is not None:
             merge_base = _merge_base(repo, ref, sha, head, allow_fetch)
@@ -101,40 +114,106 @@ def _github(
         return None
     payload = _load_event(path)
     if event == "push":
-        before = _dig(payload, "before")
-        return ([before], "github:push") if before and before != _ZERO_SHA else None
+        before = _event_sha(payload, path, "before")
+        return ([before], "github:push") if before != _ZERO_SHA else None
     if event == "merge_group":
-        base_sha = _dig(payload, "merge_group", "base_sha")
-        return ([base_sha], "github:merge_group") if base_sha else None
+        return [_event_sha(payload, path, "merge_group", "base_sha")], "github:merge_group"
+    base_sha = _event_sha(payload, path, "pull_request", "base", "sha")
+    pr_head = _optional_event_sha(payload, path, "pull_request", "head", "sha")
     # actions/checkout builds refs/pull/N/merge: a two-parent merge of the PR into its base.
     # Its first parent is the base the PR was merged onto, newer than base.sha maybe.
     parents = raw_parents(repo, head)
-    pr_head = _dig(payload, "pull_request", "head", "sha")
     if len(parents) == 2 and (environ.get("GITHUB_SHA") == head or pr_head == parents[1]):
         return [parents[0]], "github:pull_request"
-    base_sha = _dig(payload, "pull_request", "base", "sha")
-    return ([base_sha], "github:pull_request") if base_sha else None
+    return [base_sha], "github:pull_request"
+
+
+class EventPayloadError(GitError):
+    """GITHUB_EVENT_PATH names something that is not a well-formed event payload."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(
+            f"GITHUB_EVENT_PATH={path}: the GitHub event payload {problem}; "
+            "fix the CI job or pass --pbe-base <ref> to name the base yourself"
+        )
 
 
 def _load_event(path: str) -> Mapping[str, object]:
+    """The payload's JSON object, read without blocking and at most the cap."""
+    text = _read_event_bytes(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise GitError(
-            f"cannot read the GitHub event payload at {path} ({reason}); "
-            "pass --pbe-base <ref> to name the base yourself"
-        ) from exc
-    return data if isinstance(data, dict) else {}
+        data = json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise EventPayloadError(path, "is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise EventPayloadError(
+            path, f"is not valid JSON ({exc.msg} at line {exc.lineno})"
+        ) from None
+    except RecursionError:
+        raise EventPayloadError(path, "is JSON nested too deeply") from None
+    if not isinstance(data, dict):
+        raise EventPayloadError(path, f"is a JSON {type(data).__name__}, not an object")
+    return data
 
 
-def _dig(data: Mapping[str, object], *keys: str) -> str | None:
+def _read_event_bytes(path: str) -> bytes:
+    # O_NONBLOCK: opening a FIFO nobody writes to returns at once instead of waiting.
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise EventPayloadError(path, f"cannot be opened ({exc.strerror})") from None
+    too_big = f"is larger than {EVENT_PAYLOAD_CAP // (1024 * 1024)} MiB"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise EventPayloadError(path, "is not a regular file (a FIFO, device or directory)")
+        if info.st_size > EVENT_PAYLOAD_CAP:
+            raise EventPayloadError(path, too_big)
+        data = _read_at_most(fd, EVENT_PAYLOAD_CAP + 1)
+    except OSError as exc:
+        raise EventPayloadError(path, f"cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(data) > EVENT_PAYLOAD_CAP:  # it grew after the size was checked
+        raise EventPayloadError(path, too_big)
+    return data
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(fd, min(1024 * 1024, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _field(data: Mapping[str, object], keys: tuple[str, ...]) -> object:
     node: object = data
     for key in keys:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node.strip() if isinstance(node, str) and node.strip() else None
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _optional_event_sha(data: Mapping[str, object], path: str, *keys: str) -> str | None:
+    """``_event_sha``, or None where the payload has no such field."""
+    return None if _field(data, keys) is None else _event_sha(data, path, *keys)
+
+
+def _event_sha(data: Mapping[str, object], path: str, *keys: str) -> str:
+    """The commit sha at ``keys`` of the payload; EventPayloadError if it is not one."""
+    node = _field(data, keys)
+    where = ".".join(keys)
+    if not isinstance(node, str):
+        got = "missing" if node is None else f"a JSON {type(node).__name__}"
+        raise EventPayloadError(path, f"has {where} {got}, not a commit sha")
+    if not _EVENT_SHA.fullmatch(node):
+        raise EventPayloadError(path, f"has {where} = {node[:80]!r}, not a full hex commit sha")
+    return node
 
 
 def raw_parents(repo: Repository, sha: str) -> list[str]:
@@ -195,11 +274,11 @@ def _fetch_missing(
         if ref.startswith(prefix) and len(ref) > len(prefix):
             branch = ref[len(prefix) :]
             spec = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
-            if _fetch(repo, *depth, remote, spec) and (sha := repo.verify_commit(ref)):
+            if _fetch(repo, remote, depth, spec) and (sha := repo.verify_commit(ref)):
                 return ref, sha
         elif (
             _FULL_SHA.fullmatch(ref)
-            and _fetch(repo, *depth, remote, ref)
+            and _fetch(repo, remote, depth, ref)
             and (sha := repo.verify_commit(ref))
         ):
             return ref, sha
@@ -242,14 +321,15 @@ def _deepen(repo: Repository, remote: str, step: int | None, *wants: str) -> Non
     how = "--unshallow" if step is None else f"--deepen={step}"
     # Asking for HEAD (and the base) by sha deepens their histories even when they are not
     # on a fetched branch (refs/pull/N/merge); servers that refuse shas get the default.
-    if _fetch(repo, how, remote, *wants) or _fetch(repo, how, remote):
+    if _fetch(repo, remote, (how,), *wants) or _fetch(repo, remote, (how,)):
         return
     raise GitError(f"git fetch {how} {remote} failed; {SHALLOW_FIX}")
 
 
-def _fetch(repo: Repository, *args: str) -> bool:
+def _fetch(repo: Repository, remote: str, options: tuple[str, ...], *refspecs: str) -> bool:
     proc = repo.run_process(
-        "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head", *args,
+        "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head",
+        *repo.fetch_options(remote), *options, remote, *refspecs,
         timeout=FETCH_TIMEOUT,
     )  # fmt: skip
     return proc.returncode == 0

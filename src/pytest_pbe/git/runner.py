@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -51,7 +53,38 @@ SAFE_CONFIG: tuple[str, ...] = (
     "-c", "core.pager=cat",
     "-c", "color.ui=never",
     "-c", "log.showSignature=false",
+    "-c", "submodule.recurse=false",
+    "-c", "diff.ignoreSubmodules=all",
 )  # fmt: skip
+
+# Config a fetch obeys from the command line whatever any file says: no ``ext::`` transport
+# (it runs a shell command named by the URL), no background gc or maintenance afterwards.
+FETCH_CONFIG: tuple[str, ...] = (
+    "-c", "protocol.ext.allow=never",
+    "-c", "gc.auto=0",
+    "-c", "maintenance.auto=false",
+    "-c", "fetch.recurseSubmodules=false",
+)  # fmt: skip
+
+# Keys naming a program git may run. Every filter is switched off; the other keys, when the
+# repository sets them, get the user's own (global/system) value or git's default.
+_PROGRAM_KEYS = (
+    r"^(filter\..*\.(clean|smudge|process|required)"
+    r"|core\.(sshcommand|askpass|gitproxy|alternaterefscommand)"
+    r"|credential\.(.*\.)?helper"
+    r"|remote\..*\.uploadpack)$"
+)
+_FILTER_OFF = (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false"))
+_REPOSITORY_SCOPES = (b"local", b"worktree")
+# Keys of which git keeps every value (an empty one clears the list), not only the last.
+_LIST_KEY = re.compile(r"credential\.(.*\.)?helper")
+# Keys of which git keeps the first value: no later config can override them. The
+# upload-pack gets ``--upload-pack`` on the fetch; a proxy command makes the fetch refuse.
+_FIRST_WINS = re.compile(r"remote\..*\.uploadpack|core\.gitproxy")
+
+# Commands that read only the object store and refs as we call them (no work tree, no
+# transport, no diff driver): they need no overrides, and reading those is a process.
+_RUNS_NOTHING = frozenset({"rev-parse", "cat-file", "merge-base", "remote", "config"})
 
 FETCH_TIMEOUT = 600.0
 
@@ -103,11 +136,34 @@ def explain_failure(args: tuple[str, ...], stderr: bytes, where: Path) -> str:
     return f"git {name} failed: {_first_line(stderr)}"
 
 
+def with_config_pairs(env: dict[str, str], pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """``env`` with ``pairs`` added as GIT_CONFIG_KEY_n/VALUE_n (after any already there).
+
+    Unlike ``-c key=value`` these take any key, ``=`` in a filter's name included, and
+    rank with the command line above every config file.
+    """
+    if not pairs:
+        return env
+    count = env.get("GIT_CONFIG_COUNT", "0") or "0"
+    if not count.isdigit():
+        raise GitError(
+            f"GIT_CONFIG_COUNT={count!r} in the environment is not a number; unset or fix it"
+        )
+    start = int(count)
+    out = dict(env)
+    for i, (key, value) in enumerate(pairs, start):
+        out[f"GIT_CONFIG_KEY_{i}"] = key
+        out[f"GIT_CONFIG_VALUE_{i}"] = value
+    out["GIT_CONFIG_COUNT"] = str(start + len(pairs))
+    return out
+
+
 def _git(
     cwd: Path,
     args: tuple[str, ...],
     *,
     config: tuple[str, ...] = (),
+    pairs: Sequence[tuple[str, str]] = (),
     input: bytes | None = None,
     timeout: float | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
@@ -117,7 +173,7 @@ def _git(
             argv,
             capture_output=True,
             input=input,
-            env=child_environment(os.environ),
+            env=with_config_pairs(child_environment(os.environ), pairs),
             check=False,
             timeout=timeout,
         )
@@ -221,9 +277,16 @@ class Repository:
         config: tuple[str, ...] = (),
         timeout: float | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
-        """The finished process, for callers that need the exit status."""
+        """The finished process, for callers that need the exit status.
+
+        Every call but the few that cannot run a program carries the overrides of the
+        programs this repository's config names.
+        """
+        pairs = self.program_overrides if args and args[0] not in _RUNS_NOTHING else ()
+        if args and args[0] == "fetch":
+            config = (*FETCH_CONFIG, *config)
         try:
-            return _git(self.root, args, config=config, input=input, timeout=timeout)
+            return _git(self.root, args, config=config, pairs=pairs, input=input, timeout=timeout)
         finally:
             if args and args[0] == "fetch":  # it may have deepened or unshallowed the clone
                 self._facts.forget("shallow")
@@ -268,8 +331,9 @@ class Repository:
         """Do the index or the working tree differ from HEAD (untracked files aside)?"""
 
         def compute() -> bool:
-            args = ("diff", "--quiet", "--no-ext-diff", "--no-textconv", "HEAD", "--")
-            proc = self.run_process(*args, config=self.filter_overrides)
+            args = ("diff", "--quiet", "--no-ext-diff", "--no-textconv",
+                    "--ignore-submodules=all", "HEAD", "--")  # fmt: skip
+            proc = self.run_process(*args)
             if proc.returncode not in (0, 1):
                 raise self.error(args, proc.stderr)
             return proc.returncode == 1
@@ -318,21 +382,94 @@ class Repository:
 
     @property
     def filter_overrides(self) -> tuple[str, ...]:
-        """``-c`` pairs that switch off every clean/process filter the config defines.
+        """Nothing: every call already carries ``program_overrides`` (kept for callers)."""
+        self.program_overrides  # noqa: B018  # read now, as callers expect
+        return ()
 
-        Diffing against the working tree would otherwise run them on our files. Read once.
+    @property
+    def program_overrides(self) -> tuple[tuple[str, str], ...]:
+        """Config pairs (key, value) that stop git running what this repository names.
+
+        Read once, with includes, in this very directory (conditional includes depend on
+        it): every filter switched off; a key naming a program (ssh command, askpass,
+        credential helper, alternate refs command) that the repository sets is given the
+        user's own value from their global or system config, else git's default.
         """
-        return self._facts.get("filters", self._read_filter_overrides)
+        return self._program_config().pairs
 
-    def _read_filter_overrides(self) -> tuple[str, ...]:
-        proc = self.run_process("config", "-z", "--name-only", "--get-regexp", r"^filter\.")
-        names: set[str] = set()
-        for key in proc.stdout.split(b"\0"):
-            name = os.fsdecode(key)
-            if name.count(".") >= 2 and "=" not in name:
-                names.add(name[len("filter.") : name.rindex(".")])
-        args: list[str] = []
-        for name in sorted(names):
-            for var, value in (("clean", ""), ("process", ""), ("required", "false")):
-                args += ["-c", f"filter.{name}.{var}={value}"]
-        return tuple(args)
+    def fetch_options(self, remote: str) -> tuple[str, ...]:
+        """Options a ``git fetch`` from ``remote`` needs so that it runs nothing of ours.
+
+        GitError when the repository names a program no option can override.
+        """
+        config = self._program_config()
+        if "core.gitproxy" in config.repository_keys:
+            raise GitError(
+                "refusing to fetch: the repository's config sets core.gitProxy (a program "
+                "git would run); unset it (git config --unset-all core.gitProxy) or fetch "
+                "the base yourself"
+            )
+        key = f"remote.{remote}.uploadpack"
+        if key not in config.repository_keys:
+            return ()
+        own = [v for scope, k, v in config.entries if k == key and scope not in _REPOSITORY_SCOPES]
+        return (f"--upload-pack={own[0] if own else 'git-upload-pack'}",)
+
+    def _program_config(self) -> _ProgramConfig:
+        return self._facts.get("program_config", self._read_program_config)
+
+    def _read_program_config(self) -> _ProgramConfig:
+        args = ("config", "-z", "--includes", "--show-scope", "--get-regexp", _PROGRAM_KEYS)
+        proc = _git(self.root, args)
+        if proc.returncode not in (0, 1):  # 1: no such key
+            raise self.error(args, proc.stderr)
+        entries = _scoped_entries(proc.stdout)
+        pairs: list[tuple[str, str]] = []
+        for name in sorted({n for _, key, _ in entries if (n := _filter_name(key)) is not None}):
+            pairs += [(f"filter.{name}.{var}", value) for var, value in _FILTER_OFF]
+        local = frozenset(key for scope, key, _ in entries if scope in _REPOSITORY_SCOPES)
+        for key in sorted(local):
+            if _filter_name(key) is None and not _FIRST_WINS.fullmatch(key):
+                pairs += _users_own(key, entries)
+        return _ProgramConfig(tuple(pairs), tuple(entries), local)
+
+
+@dataclass(frozen=True)
+class _ProgramConfig:
+    pairs: tuple[tuple[str, str], ...]
+    entries: tuple[tuple[bytes, str, str], ...]  # (scope, key, value), in config order
+    repository_keys: frozenset[str]  # the keys the repository's own config sets
+
+
+def _scoped_entries(out: bytes) -> list[tuple[bytes, str, str]]:
+    """``git config -z --show-scope --get-regexp`` as (scope, key, value), in file order."""
+    fields = out.split(b"\0")
+    entries: list[tuple[bytes, str, str]] = []
+    for scope, item in zip(fields[0::2], fields[1::2], strict=False):  # a last "" after NUL
+        key, _, value = item.partition(b"\n")
+        entries.append((scope, os.fsdecode(key), os.fsdecode(value)))
+    return entries
+
+
+def _filter_name(key: str) -> str | None:
+    """NAME of ``filter.NAME.var`` (a name may hold dots and '='), else None."""
+    if not key.startswith("filter.") or key.count(".") < 2:
+        return None
+    return key[len("filter.") : key.rindex(".")]
+
+
+def _users_own(key: str, entries: Sequence[tuple[bytes, str, str]]) -> list[tuple[str, str]]:
+    """Pairs giving ``key`` the value(s) it has outside the repository, or git's default."""
+    own = [value for scope, k, value in entries if k == key and scope not in _REPOSITORY_SCOPES]
+    if _LIST_KEY.fullmatch(key):
+        return [(key, ""), *((key, value) for value in own)]  # "" empties the list first
+    return [(key, own[-1] if own else _default_of(key))]
+
+
+def _default_of(key: str) -> str:
+    """What git does for ``key`` when no config sets it, as a value to set."""
+    if key == "core.sshcommand":  # GIT_SSH_COMMAND (the environment) still outranks it
+        return shlex.quote(os.environ.get("GIT_SSH", "ssh"))
+    if key == "core.alternaterefscommand":
+        return ":"  # lists nothing: the alternates' tips are not offered as haves
+    return ""  # core.askpass: none (GIT_ASKPASS, the environment, still outranks it)
