@@ -393,3 +393,21 @@ def test_the_deepening_fetch_uses_the_users_ssh_command_not_the_repositorys(
     assert report is not None, result.stdout.str()
     assert ran(marks) == ["users-ssh"]
     assert check_of(report)("coverage")["status"] == "error"
+
+
+def test_the_deepening_fetch_runs_no_alternate_refs_command_the_repository_names(
+    project: Any,
+    check_of: CheckOf,
+    marker: Marker,
+    marks: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    origin = _make_shallow(project, tmp_path_factory)
+    alternates = project.path / ".git" / "objects" / "info" / "alternates"
+    alternates.write_text(f"{origin / 'objects'}\n", encoding="utf-8")
+    project.git("config", "core.alternateRefsCommand", str(marker("alternate-refs", False)))
+    result, report = project.run(checks="tests,coverage")
+    assert report is not None, result.stdout.str()
+    assert ran(marks) == []
+    assert report["base"]["sha"] == project.base
+    assert check_of(report)("coverage")["status"] == "passed"
