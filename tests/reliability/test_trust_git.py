@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,12 @@ import pytest
 Report = dict[str, Any] | None
 CheckOf = Callable[[Report], Callable[[str], dict[str, Any]]]
 FakeTool = Callable[[str, str], Path]
+Marker = Callable[..., Path]
 
+TRIPLE = "\n\ndef triple(a: int) -> int:\n    return a * 3\n"
+TRIPLE_TEST = (
+    "\n\ndef test_triple():\n    from app.calc import triple\n\n    assert triple(2) == 6\n"
+)
 UNTESTED = "\n\ndef untested(a: int) -> int:\n    return a - 1\n"
 
 
@@ -42,15 +49,17 @@ def marks(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def marker(fake_tool: FakeTool, marks: Path) -> Callable[[str], Path]:
-    """``marker(name)``: a program that leaves ``marks/name`` if run, and passes stdin on."""
+def marker(fake_tool: FakeTool, marks: Path) -> Marker:
+    """``marker(name)``: a program that leaves ``marks/name`` if run.
 
-    def make(name: str) -> Path:
+    As a clean or smudge filter it passes stdin on; as anything else (``passes=False``: a
+    transport, a long-running filter) it reads nothing and fails, so git never waits on it.
+    """
+
+    def make(name: str, passes: bool = True) -> Path:
+        body = "sys.stdout.write(sys.stdin.read())" if passes else "sys.exit(1)"
         return fake_tool(
-            f"marker-{name}",
-            f"open(os.path.join({str(marks)!r}, {name!r}), 'w').close()\n"
-            "sys.stdout.write(sys.stdin.read() if not sys.stdin.isatty() else '')\n"
-            "sys.exit(int(os.environ.get('MARKER_EXIT', '0')))",
+            f"marker-{name}", f"open(os.path.join({str(marks)!r}, {name!r}), 'w').close()\n{body}"
         )
 
     return make
@@ -163,3 +172,242 @@ def test_a_hostile_event_payload_is_a_one_line_error_naming_the_variable(
     assert result.ret != 0
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+# --- (6) git runs no program named by the repository's configuration -------------------
+
+
+# BENCHMARK_RUNS_GIT: pytest-benchmark runs ``git describe --dirty`` in every session (the
+# replayed ones too) with the repository's config: the project's own test run, not the
+# plugin's git. Plugins are not autoloaded in these sessions so that it does not.
+
+
+def _dirty_python_file(project: Any) -> None:
+    """Unstaged work in a .py file: diffing the work tree runs its clean filter, if any."""
+    project.append("src/app/calc.py", "\n\ndef unstaged() -> int:\n    return 2\n")
+
+
+def _filter_config(path: Path, name: str, marker: Marker) -> None:
+    programs = {
+        "clean": marker("clean"),
+        "smudge": marker("smudge"),
+        "process": marker("process", False),
+    }
+    for var, program in programs.items():
+        subprocess.run(
+            ["git", "config", "-f", str(path), f"filter.{name}.{var}", str(program)], check=True
+        )
+    subprocess.run(
+        ["git", "config", "-f", str(path), f"filter.{name}.required", "true"], check=True
+    )
+
+
+# How the repository's config defines the filter, and the ``includeIf`` condition (if any).
+FILTER_SOURCES = {
+    "name-with-equals": ("a=b", None),
+    "include.path": ("inc", "include.path"),
+    "includeIf-onbranch": ("branchy", "includeIf.onbranch:feature.path"),
+}
+
+
+@pytest.mark.parametrize("how", list(FILTER_SOURCES))
+def test_a_filter_of_any_name_or_from_an_include_never_runs(
+    project: Any,
+    check_of: CheckOf,
+    marker: Marker,
+    marks: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    name, include = FILTER_SOURCES[how]
+    project.write(".gitattributes", f"*.py filter={name}\n")
+    project.commit("chore: attributes")
+    _dirty_python_file(project)
+    git_config = project.path / ".git" / "config"
+    if include is None:
+        _filter_config(git_config, name, marker)
+    else:
+        included = tmp_path_factory.mktemp("included") / "filters.gitconfig"
+        _filter_config(included, name, marker)
+        project.git("config", include, str(included))
+    for leftover in marks.iterdir():  # the test's own git calls obey the config too
+        leftover.unlink()
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # see BENCHMARK_RUNS_GIT
+    result, report = project.run("-p", "pytest_pbe.plugin", checks="tests,coverage,tdd")
+    assert report is not None, result.stdout.str()
+    assert ran(marks) == []
+    assert report["head"]["dirty"] is True
+    coverage = check_of(report)("coverage")
+    assert coverage["status"] == "passed", coverage
+    assert coverage["metrics"]["new_lines"] == 2, coverage  # double() and unstaged()
+    assert coverage["metrics"]["new_lines_covered"] == 3, coverage  # unstaged's def ran
+
+
+def test_a_filter_included_only_in_worktrees_never_runs_in_the_replay_checkout(
+    project: Any,
+    check_of: CheckOf,
+    marker: Marker,
+    marks: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    project.write(".gitattributes", "*.py filter=wt\n")
+    project.commit("chore: attributes")
+    # A test-first pair after it: replay checks out commits that have the attributes.
+    project.append("tests/test_calc.py", TRIPLE_TEST)
+    project.commit("test: triple")
+    project.append("src/app/calc.py", TRIPLE)
+    project.commit("feat: triple")
+    included = tmp_path_factory.mktemp("included") / "worktrees.gitconfig"
+    _filter_config(included, "wt", marker)
+    project.git("config", "includeIf.gitdir:**/worktrees/**.path", str(included))
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # see BENCHMARK_RUNS_GIT
+    result, report = project.run(
+        "-p", "pytest_pbe.plugin", "--pbe-tdd", "replay", checks="tests,coverage,tdd"
+    )
+    assert report is not None, result.stdout.str()
+    assert ran(marks) == []
+    tdd = check_of(report)("tdd")
+    assert tdd["metrics"]["replay_verified"] >= 1, tdd
+
+
+def test_a_submodules_own_config_never_runs(
+    project: Any,
+    check_of: CheckOf,
+    marker: Marker,
+    marks: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    upstream = tmp_path_factory.mktemp("upstream")
+    for args in (("init", "-q", "-b", "main"), ("commit", "-q", "--allow-empty", "-m", "init")):
+        subprocess.run(["git", *args], cwd=upstream, check=True)
+    (upstream / ".gitattributes").write_text("*.txt filter=sub\n", encoding="utf-8")
+    (upstream / "data.txt").write_text("one\n", encoding="utf-8")
+    subprocess.run(["git", "add", "-A"], cwd=upstream, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "data"], cwd=upstream, check=True)
+    project.git(
+        "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(upstream), "vendor"
+    )
+    project.commit("chore: vendor")
+    sub = project.path / "vendor"
+    subprocess.run(
+        ["git", "config", "filter.sub.clean", str(marker("sub-clean"))], cwd=sub, check=True
+    )
+    subprocess.run(
+        ["git", "config", "core.fsmonitor", str(marker("sub-fsmonitor", False))],
+        cwd=sub,
+        check=True,
+    )
+    # Only the submodule is dirty: ``git diff --quiet`` stops at the first change it meets.
+    (sub / "data.txt").write_text("two\n", encoding="utf-8")
+    for leftover in marks.iterdir():  # the test's own git calls obey the config too
+        leftover.unlink()
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # see BENCHMARK_RUNS_GIT
+    result, report = project.run("-p", "pytest_pbe.plugin", checks="tests,coverage,tdd")
+    assert report is not None, result.stdout.str()
+    assert ran(marks) == []
+    coverage = check_of(report)("coverage")
+    assert coverage["status"] == "passed", coverage
+    assert coverage["metrics"]["new_lines"] == 2, coverage
+
+
+# --- the deepening fetch of a shallow clone ---------------------------------------------
+
+
+def _make_shallow(project: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project becomes a one-commit shallow clone of itself: its base is not there."""
+    origin = tmp_path_factory.mktemp("origin") / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(project.path), str(origin)], check=True)
+    for entry in project.path.iterdir():
+        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "-b",
+            "feature",
+            f"file://{origin}",
+            str(project.path),
+        ],
+        check=True,
+    )
+    assert project.git("rev-parse", "--is-shallow-repository") == "true"
+    return origin
+
+
+def test_the_deepening_fetch_runs_no_upload_pack_the_repository_names(
+    project: Any,
+    check_of: CheckOf,
+    marker: Marker,
+    marks: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    _make_shallow(project, tmp_path_factory)
+    project.git("config", "remote.origin.uploadpack", str(marker("upload-pack", False)))
+    result, report = project.run(checks="tests,coverage")
+    assert report is not None, result.stdout.str()
+    assert ran(marks) == []
+    assert report["base"]["sha"] == project.base  # fetched with git's own upload-pack
+    coverage = check_of(report)("coverage")
+    assert coverage["status"] == "passed", coverage
+
+
+def test_the_deepening_fetch_never_uses_the_ext_transport(
+    project: Any,
+    check_of: CheckOf,
+    marker: Marker,
+    marks: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    _make_shallow(project, tmp_path_factory)
+    project.git("config", "protocol.ext.allow", "always")
+    project.git("config", "remote.origin.url", f"ext::{marker('ext', False)} %S")
+    result, report = project.run(checks="tests,coverage")
+    assert report is not None, result.stdout.str()
+    assert ran(marks) == []
+    coverage = check_of(report)("coverage")
+    assert coverage["status"] == "error", coverage
+    assert "git fetch" in coverage["summary"], coverage
+
+
+def test_the_deepening_fetch_uses_the_users_ssh_command_not_the_repositorys(
+    project: Any,
+    check_of: CheckOf,
+    marker: Marker,
+    marks: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    _make_shallow(project, tmp_path_factory)
+    users = tmp_path_factory.mktemp("home") / "gitconfig"
+    users.write_text(f"[core]\n\tsshCommand = {marker('users-ssh', False)}\n", encoding="utf-8")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(users))
+    project.git("config", "core.sshCommand", str(marker("repository-ssh", False)))
+    project.git("config", "remote.origin.url", "ssh://git@example.invalid/origin.git")
+    result, report = project.run(checks="tests,coverage")
+    assert report is not None, result.stdout.str()
+    assert ran(marks) == ["users-ssh"]
+    assert check_of(report)("coverage")["status"] == "error"
+
+
+def test_the_deepening_fetch_runs_no_alternate_refs_command_the_repository_names(
+    project: Any,
+    check_of: CheckOf,
+    marker: Marker,
+    marks: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    origin = _make_shallow(project, tmp_path_factory)
+    alternates = project.path / ".git" / "objects" / "info" / "alternates"
+    alternates.write_text(f"{origin / 'objects'}\n", encoding="utf-8")
+    project.git("config", "core.alternateRefsCommand", str(marker("alternate-refs", False)))
+    result, report = project.run(checks="tests,coverage")
+    assert report is not None, result.stdout.str()
+    assert ran(marks) == []
+    assert report["base"]["sha"] == project.base
+    assert check_of(report)("coverage")["status"] == "passed"

@@ -471,5 +471,5 @@ def _default_of(key: str) -> str:
     if key == "core.sshcommand":  # GIT_SSH_COMMAND (the environment) still outranks it
         return shlex.quote(os.environ.get("GIT_SSH", "ssh"))
     if key == "core.alternaterefscommand":
-        return ":"  # lists nothing: the alternates' tips are not offered as haves
+        return "true"  # lists nothing: the alternates' tips are not offered as haves
     return ""  # core.askpass: none (GIT_ASKPASS, the environment, still outranks it)
