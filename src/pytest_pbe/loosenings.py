@@ -162,7 +162,14 @@ def ini_loosenings(ctx: VerifyContext) -> list[Loosening]:
         if spec.looser is None or spec.name in trusted:
             continue
         old, new = _effective(spec, before), _effective(spec, current)
-        for item in weakened(spec, old, new):
+        looser = weakened(spec, old, new)
+        if spec.looser == "thresholds":  # each path against the minimum it had
+            default = _SPECS["new_code_coverage"]
+            lowered = _thresholds_lowered(
+                _ids(old), _effective(default, before), _ids(new), _effective(default, current)
+            )
+            looser = spec.weakens if lowered else ()
+        for item in looser:
             shown = where if base_path in (None, where) else f"{base_path} -> {where}"
             message = (
                 f"{_label(spec)} in {shown} loosened: {_show(old)} at the merge-base, "
@@ -295,6 +302,30 @@ def _normal(spec: OptionSpec, raw: object) -> object:
 
 def _strings(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
+
+
+_SPECS = {spec.name: spec for spec in OPTIONS}
+
+
+def _thresholds_lowered(
+    old_lines: tuple[str, ...], old_default: object, new_lines: tuple[str, ...], new_default: object
+) -> bool:
+    """Does any path need less coverage now (its own line, else the new-code minimum)?"""
+    spec = _SPECS["new_code_coverage"]
+    old, new = _per_path(old_lines), _per_path(new_lines)
+    before, after = _number(old_default, spec), _number(new_default, spec)
+    return any(new.get(glob, after) < old.get(glob, before) for glob in {*old, *new})
+
+
+def _per_path(lines: tuple[str, ...]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for line in lines:
+        glob, _, percent = line.rpartition("=")
+        try:
+            out[glob.strip()] = float(percent.strip().rstrip("%"))
+        except ValueError:
+            out[glob.strip()] = -math.inf  # unreadable: the loosest it could stand for
+    return out
 
 
 # --- the rules, as options.py names them --------------------------------------------------

@@ -65,6 +65,11 @@ def allowlist(old: object, new: object) -> bool:
     return bool(after) and (not before or bool(before - after))
 
 
+def narrowed(old: object, new: object) -> bool:
+    """A list that was set lost entries (unset, coverage.py measures what ran: no narrower)."""
+    return bool(_items(old)) and allowlist(old, new)
+
+
 def turned_on(old: object, new: object) -> bool:
     return _truth(new, False) and not _truth(old, False)
 
@@ -131,9 +136,9 @@ TOOLS: tuple[Tool, ...] = (
             "exclude_also": denylist,
             "partial_branches": denylist,
             "partial_branches_always": denylist,
-            "source": allowlist,
-            "source_pkgs": allowlist,
-            "include": allowlist,
+            "source": narrowed,
+            "source_pkgs": narrowed,
+            "include": narrowed,
             "branch": stays_on(False),
             "fail_under": at_least,
             "plugins": changed,

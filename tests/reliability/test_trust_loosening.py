@@ -155,7 +155,11 @@ def test_a_trailer_for_another_item_acknowledges_nothing(project: Project) -> No
 
 
 def test_a_stricter_setting_is_no_loosening(project: Project) -> None:
-    _loosened(project, "pbe_total_coverage = 95\npbe_tool_timeout = 30\npbe_filter = all\n")
+    _loosened(
+        project,
+        "pbe_total_coverage = 95\npbe_tool_timeout = 30\npbe_filter = all\n"
+        "pbe_coverage_paths = src/** = 100\n",
+    )
     result, report = project.run(checks="tests,coverage")
     assert item(report, "coverage")["status"] == "passed"
     assert report is not None
