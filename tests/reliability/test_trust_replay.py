@@ -475,3 +475,26 @@ def test_sigterm_unwinds_only_over_the_default_action_in_the_main_thread(
         assert replay._unwind_on_sigterm() is None  # a handler is there: it stays
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_replayer_that_cannot_set_itself_up_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from pytest_pbe.git.runner import Repository
+    from pytest_pbe.tdd import replay
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(replay, "PROBE_NAME", "no/such/dir/probe")
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        replayer = replay.Replayer(
+            Repository(tmp_path), rootdir_rel="", timeout=10, classify=lambda p: "test"
+        )
+        with pytest.raises(FileNotFoundError):
+            replayer.__enter__()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert list(tmp_path.iterdir()) == []

@@ -286,10 +286,14 @@ class Replayer:
     def __enter__(self) -> Replayer:
         self.tmp = make_scratch()
         self._on_sigterm = _unwind_on_sigterm()
-        (self.tmp / "probe").mkdir()
-        (self.tmp / "probe" / f"{PROBE_NAME}.py").write_text(PROBE_SOURCE, encoding="utf-8")
-        self.tree = self.tmp / "worktree"
-        self.tree.mkdir()
+        try:
+            (self.tmp / "probe").mkdir()
+            (self.tmp / "probe" / f"{PROBE_NAME}.py").write_text(PROBE_SOURCE, encoding="utf-8")
+            self.tree = self.tmp / "worktree"
+            self.tree.mkdir()
+        except BaseException:  # a half-made tree is removed, the handler given back
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
