@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pytest_pbe.config import Settings
     from pytest_pbe.git import BaseRevision, ChangeSet, Classifier, Commit, Repository
     from pytest_pbe.measure.coverage import MeasuredCoverage
+    from pytest_pbe.model import Loosening
     from pytest_pbe.session import SessionFacts, TestOutcome
 
 T = TypeVar("T")
@@ -264,3 +265,12 @@ class VerifyContext:
             ]
 
         return self._once("history", compute)
+
+    def loosenings(self) -> list[Loosening]:
+        """What the judged change did to weaken the items (``pytest_pbe.loosenings``).
+
+        Read once; the engine starts it beside collection, so that judging asks git nothing.
+        """
+        from pytest_pbe.loosenings import find_loosenings
+
+        return self._once("loosenings", lambda: find_loosenings(self))

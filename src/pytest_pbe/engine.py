@@ -248,7 +248,14 @@ class Verifier:
             # they run while collection imports the project.
             self._show_to_tracers = hide_from_tracers(OWN_THREADS)
             self.starts_beside_collection = hidden_from_every_tracer()
-            self.starter = _Starters([self._start_of(check) for check in background])
+            starts = [self._start_of(check) for check in background]
+            self.starter = _Starters([*starts, self._read_loosenings])
+
+    def _read_loosenings(self) -> None:
+        # Beside collection, like the items' git work: judging then asks git nothing. A
+        # failure is met again, and reported, when the loosenings are applied.
+        with contextlib.suppress(Exception):
+            self.ctx.loosenings()
 
     def _start_of(self, check: Check) -> Callable[[], None]:
         return lambda: self._guard(check, lambda: check.start(self.ctx))

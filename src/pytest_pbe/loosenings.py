@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from pytest_pbe.config import BUILTIN_IDS, NOT_REQUIRED_BY_DEFAULT
 from pytest_pbe.errors import PbeError, first_line
 from pytest_pbe.git.classify import SOURCE, TEST
+from pytest_pbe.git.renames import renamed_files
 from pytest_pbe.model import CheckResult, Finding, Loosening, MetricValue, Severity, Status
 from pytest_pbe.options import OPTIONS, OptionSpec
 from pytest_pbe.toolconfigs import tool_config_loosenings
@@ -49,7 +50,7 @@ def apply_loosenings(
     except PbeError:  # no repository, no range: the items that judge new code say so
         return list(results), ()
     try:
-        found = find_loosenings(ctx)
+        found = ctx.loosenings()
     except Exception as exc:  # noqa: BLE001  # fail closed: no pass without this answer
         reason = (
             f"could not tell whether the change loosened its settings: {first_line(exc)}; "
@@ -456,8 +457,6 @@ def _comments(data: bytes) -> Iterable[tuple[int, str]]:
 
 # --- a source module renamed into a test file ---------------------------------------------
 def renamed_sources(ctx: VerifyContext) -> list[Loosening]:
-    from pytest_pbe.git.renames import renamed_files
-
     repo, classifier = ctx.repository(), ctx.classifier()
     head = None if ctx.settings.include_uncommitted else repo.head_sha()
     out: list[Loosening] = []
