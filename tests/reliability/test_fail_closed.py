@@ -196,8 +196,8 @@ def test_a_tool_that_times_out_is_stopped_and_an_error(
         check_of,
         "types",
         "mypy did not finish within 1s (pbe_tool_timeout) and was stopped; raise "
-        f"pbe_tool_timeout, or run '{mypy} --output json src/app/calc.py tests/test_calc.py' "
-        "yourself to see why it is slow",
+        f"pbe_tool_timeout, or run '{mypy} --output json --error-summary -- src/app/calc.py "
+        "tests/test_calc.py' yourself to see why it is slow",
     )
 
 
@@ -220,7 +220,7 @@ def test_a_tool_that_times_out_is_stopped_and_an_error(
         ),
         ("PBE_BANDIT", "security", "[1, 2]", "bandit failed (exit 1)"),
         ("PBE_MYPY", "types", "{not json", "mypy printed output that is not JSON ('{not json'"),
-        ("PBE_MYPY", "types", "", "mypy failed without reporting an error (exit 1)"),
+        ("PBE_MYPY", "types", "", "mypy exited 1 with 0 characters on stdout: it did not"),
     ],
 )
 def test_unparseable_tool_output_is_an_error(

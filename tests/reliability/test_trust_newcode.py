@@ -273,3 +273,14 @@ def test_a_clean_tree_left_clean_is_reported_clean(project: Any, check_of: Check
     assert result.ret == 0, result.stdout.str()
     assert report is not None
     assert report["head"]["dirty"] is False
+
+
+def test_diff_attributes_do_not_hide_a_commit_from_tdd(project: Any, check_of: CheckOf) -> None:
+    project.write(".gitattributes", "*.py -diff\n")
+    project.write(HIDDEN_PATH, HIDDEN)
+    sha = project.commit("feat: hidden, no test")
+    result, report = project.run(checks="tests,tdd")
+    assert result.ret != 0, result.stdout.str()
+    tdd = check_of(report)("tdd")
+    assert tdd["status"] == "failed", tdd
+    assert sha in {f["commit"] for f in tdd["findings"]}, tdd
