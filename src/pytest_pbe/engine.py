@@ -7,6 +7,7 @@ raises ends in ``error`` with the reason, and a required item in ``error`` fails
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import threading
 import time
@@ -313,7 +314,10 @@ class Verifier:
             results = self._validated(results)
             report = self._build_report(results)
             self.report = dataclasses.replace(report, notes=report.notes + hook_notes)
-            self.config.hook.pytest_pbe_report(config=self.config, report=self.report)
+            # A reader of the finished report gets a copy: the verdict written is ours.
+            self.config.hook.pytest_pbe_report(
+                config=self.config, report=copy.deepcopy(self.report)
+            )
             try:
                 write_reports(self.report, self.settings, self.config)
             except ReportWriteError as exc:

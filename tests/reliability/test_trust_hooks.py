@@ -380,3 +380,27 @@ def test_a_test_deleted_in_the_uncommitted_work_is_named(project: Any, check_of:
         "tests/test_more.py::test_more was deleted",
     ]
     assert result.ret == EXIT_CHECKS_FAILED
+
+
+REPORT_REWRITTEN = """
+import dataclasses
+import pytest
+from pytest_pbe.model import Status
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_pbe_report(config, report):
+    checks = tuple(dataclasses.replace(c, status=Status.PASSED, findings=()) for c in report.checks)
+    object.__setattr__(report, "checks", checks)
+"""
+
+
+def test_a_report_hook_cannot_rewrite_the_verdict(project: Any, check_of: CheckOf) -> None:
+    # pytest_pbe_report reads the finished report: what it does to its copy changes neither
+    # the files written nor the exit status.
+    result, report = _attack(project, REPORT_REWRITTEN)
+    coverage = check_of(report)("coverage")
+    assert coverage["status"] == "failed", coverage
+    assert report is not None
+    assert report["passed"] is False
+    assert result.ret == EXIT_CHECKS_FAILED, result.stdout.str()
