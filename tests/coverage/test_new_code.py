@@ -192,12 +192,14 @@ def test_excluded_lines_never_count(write: Write, commit: Commit, run_pbe: RunPb
                 return "User()"
         """,
     )
-    commit("excluded")
+    # The new "# pragma: no cover" is what this test is about: acknowledged, not silent.
+    commit("excluded\n\nPBE-Loosen: coverage: debug() is excluded from coverage on purpose")
     _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
     assert item["status"] == "passed", item
     # The typing import and the class line; the excluded blocks and their bodies never count.
     assert item["metrics"]["new_lines"] == 2
     assert item["metrics"]["new_code_percent"] == 100.0
+    assert item["metrics"]["loosenings_acknowledged"] == 1
 
 
 def test_a_new_module_no_test_imports_counts_as_uncovered_and_says_why(
@@ -337,14 +339,18 @@ def test_a_changed_file_coverage_cannot_parse_ends_in_error_not_a_pass(
 def test_per_path_thresholds_judge_each_matching_file_on_its_own(
     write: Write, commit: Commit, run_pbe: RunPbe
 ) -> None:
+    # The per-path rules are the base's (set up there, they are not a loosening of the
+    # change); each run below keeps them or tightens them.
+    ini = "[pytest]\npythonpath = .\ntestpaths = tests\npbe_coverage_paths =\n"
+    write("pytest.ini", ini + "    app/** = 90\n    app/scripts/*.py = 70\n")
     base = _project(write, commit)
     write("app/scripts/tool.py", "def run():\n    return 1\n\ndef other():\n    return 2\n")
     write("tests/test_tool.py", "from app.scripts.tool import run\n\ndef test_run():\n    run()\n")
     commit("tool")
     # tool.py: 3 of 4 new lines covered (75%): enough for its own 70%, not for the default 100%.
+    write("pytest.ini", "[pytest]\npythonpath = .\ntestpaths = tests\n")  # no per-path rules
     _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
     assert item["status"] == "failed"
-    ini = "[pytest]\npythonpath = .\ntestpaths = tests\npbe_coverage_paths =\n"
     write("pytest.ini", ini + "    app/** = 90\n    app/scripts/*.py = 70\n")
     _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
     assert item["status"] == "passed", item
@@ -358,12 +364,13 @@ def test_per_path_thresholds_judge_each_matching_file_on_its_own(
 def test_the_summary_says_every_path_meets_its_threshold_when_per_path_rules_pass(
     write: Write, commit: Commit, run_pbe: RunPbe
 ) -> None:
+    # The per-path rule is the base's: set up there, it is not a loosening of the change.
+    ini = "[pytest]\npythonpath = .\ntestpaths = tests\npbe_coverage_paths =\n"
+    write("pytest.ini", ini + "    app/scripts/*.py = 70\n")
     base = _project(write, commit)
     write("app/scripts/tool.py", "def run():\n    return 1\n\ndef other():\n    return 2\n")
     write("tests/test_tool.py", "from app.scripts.tool import run\n\ndef test_run():\n    run()\n")
     commit("tool")
-    ini = "[pytest]\npythonpath = .\ntestpaths = tests\npbe_coverage_paths =\n"
-    write("pytest.ini", ini + "    app/scripts/*.py = 70\n")
     _, item = run_pbe("--pbe-base", base, "--pbe-total-coverage", "0")
     assert item["status"] == "passed", item
     # 75% overall: the default 100% does not apply to these lines, so it is not claimed.

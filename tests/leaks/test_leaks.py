@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,8 +168,14 @@ def test_resource_warnings_stay_warnings_not_failures(
 
 
 def test_the_allowlist_accepts_known_leaks_by_kind_or_test_id(
-    pytester: pytest.Pytester, run_leaks: Any, blamed: Blamed
+    pytester: pytest.Pytester, repo: Path, run_leaks: Any, blamed: Blamed
 ) -> None:
+    # The allowlist is the project's standing config, in the base: not a loosening under judgement.
+    pytester.makeini(
+        "[pytest]\npbe_leaks_ignore =\n    coroutine\n    test_allow.py::test_accepted\n"
+    )
+    for args in (["add", "-A"], ["commit", "-qm", "the leaks allowlist"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
     pytester.makepyfile(
         test_allow="""
         import warnings
@@ -183,9 +191,6 @@ def test_the_allowlist_accepts_known_leaks_by_kind_or_test_id(
                 pass
             never()
         """
-    )
-    pytester.makeini(
-        "[pytest]\npbe_leaks_ignore =\n    coroutine\n    test_allow.py::test_accepted\n"
     )
     _, item = run_leaks(subprocess=False)
     assert blamed(item) == {"test_reported": {"resource-warning"}}

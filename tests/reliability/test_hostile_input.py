@@ -44,7 +44,13 @@ def lint_paths(report: Report, check_of: CheckOf) -> dict[str, list[int | None]]
 def test_hostile_file_names_are_judged_by_their_exact_names(
     project: Any, check_of: CheckOf, committed: bool
 ) -> None:
+    # The rule selection is the project's standing config, at the base: not judged as a change.
+    project.git("checkout", "-q", "main")
     project.write("ruff.toml", '[lint]\nselect = ["F"]\n')
+    project.commit("base: ruff.toml")
+    project.base = project.git("rev-parse", "HEAD")
+    project.git("checkout", "-q", "feature")
+    project.git("rebase", "-q", "main")
     for name in HOSTILE_NAMES:
         project.write(name, LINT_ISSUE)
     if committed:

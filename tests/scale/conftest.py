@@ -35,6 +35,15 @@ def monorepo(repo: Path, git: Git) -> str:
     with (repo / ".gitignore").open("a") as ignore:
         ignore.write("runpytest-current\n")
     git("commit", "-qam", "ignore pytester's symlink")
+    # Each service's pytest and coverage settings are standing config, in the base: the feature
+    # adds the services (and their pyproject.toml's [project] table), not a looser threshold.
+    for config in sorted(EXAMPLE.glob("services/*/pyproject.toml")):
+        target = repo / config.relative_to(EXAMPLE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = config.read_text(encoding="utf-8")
+        target.write_text(text[text.index("[tool.pytest.ini_options]") :], encoding="utf-8")
+    git("add", "-A")
+    git("commit", "-qm", "the services' config")
     base = git("rev-parse", "HEAD")
     shutil.copytree(EXAMPLE, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
     git("add", "-A")
