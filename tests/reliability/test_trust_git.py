@@ -210,7 +210,7 @@ FILTER_SOURCES = {
 }
 
 
-@pytest.mark.xfail(strict=False, reason="fails after the five trust branches were merged; open in issue 16")
+@pytest.mark.xfail(strict=False, reason="open in issue 16: fails after the merge")
 @pytest.mark.parametrize("how", list(FILTER_SOURCES))
 def test_a_filter_of_any_name_or_from_an_include_never_runs(
     project: Any,

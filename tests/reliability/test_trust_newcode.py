@@ -169,7 +169,7 @@ def test_free_words_in_a_docstring_do_not_make_a_module_generated(
     assert sha in {f["commit"] for f in tdd["findings"]}, tdd
 
 
-@pytest.mark.xfail(strict=False, reason="fails after the five trust branches were merged; open in issue 16")
+@pytest.mark.xfail(strict=False, reason="open in issue 16: fails after the merge")
 @pytest.mark.parametrize(
     ("marker", "ini"),
     [

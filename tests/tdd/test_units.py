@@ -154,7 +154,7 @@ def test_blobs_at_head_come_from_the_worktree_only_when_identical(repo: Path) ->
     assert sorted(read) == ["dirty.py", "same.py"]
 
 
-@pytest.mark.xfail(strict=False, reason="fails after the five trust branches were merged; open in issue 16")
+@pytest.mark.xfail(strict=False, reason="open in issue 16: fails after the merge")
 def test_blobs_unchanged_since_their_commit_come_from_disk_by_the_raw_logs_blob_ids(
     repo: Path, git_subcommands: Callable[[], list[str]]
 ) -> None:
