@@ -73,32 +73,6 @@ def test_without_a_tdd_verdict_the_timeline_says_why(
     assert "<svg" not in page
 
 
-AMEND_TDD = '''
-
-import subprocess
-
-from pytest_pbe.model import CheckResult, Finding, Status
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_pbe_amend_results(config, results):
-    """A tdd verdict drawn from the real history, so the page shows real commit subjects."""
-    log = subprocess.run(
-        ["git", "log", "--reverse", "--format=%H %s", "main..HEAD"],
-        capture_output=True, text=True, check=True, cwd=str(config.rootpath),
-    ).stdout.splitlines()
-    last = log[-1].split(" ", 1)[0]
-    details = tuple(f"{line[:10]} {line[41:]}" for line in log)
-    finding = Finding("source changed before any test", "src/app.py", 4, commit=last)
-    for n, result in enumerate(results):
-        if result.id == "tdd":
-            summary = "1 of 2 commits changed code first"
-            results[n] = CheckResult(
-                "tdd", result.title, Status.FAILED, summary, findings=(finding,), details=details
-            )
-'''
-
-
 @pytest.fixture
 def html_page(repo: Path, pytester: pytest.Pytester, probe: Callable[..., Path]) -> Path:
     """A real session on a feature branch: a covered file, an uncovered one, hostile names."""
@@ -128,7 +102,7 @@ def html_page(repo: Path, pytester: pytest.Pytester, probe: Callable[..., Path])
     (src / HOSTILE_FILE).write_text("VALUE = 1\n")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", HOSTILE_SUBJECT)
-    conftest = probe(
+    probe(
         [
             {"message": "new lines 7-8 are not executed by any test", "path": "src/app.py",
              "line": 7, "end_line": 8, "rule": "uncovered"},
@@ -136,7 +110,6 @@ def html_page(repo: Path, pytester: pytest.Pytester, probe: Callable[..., Path])
              "rule": "N999"},
         ]
     )  # fmt: skip
-    conftest.write_text(conftest.read_text() + AMEND_TDD)
     result = pytester.runpytest_subprocess(
         "--pbe-verify", "--pbe-checks", "tests,coverage,tdd,probe", "--pbe-base", "main",
         "--pbe-report-html", "report", "-p", "no:cacheprovider",
@@ -189,7 +162,8 @@ def test_the_page_renders_in_a_real_browser_and_no_injected_script_runs(
     assert "<title>pytest-pbe: NOT verified</title>" in dom  # no injected script renamed it
     assert "<img" not in dom
     assert "<script" not in dom
-    assert dom.count("<circle") == 2
+    # The timeline draws the range's two commits and the uncommitted work (the probe's conftest).
+    assert dom.count("<circle") == 3
     shot = Path(os.environ.get("PYTEST_PBE_HTML_SCREENSHOT", tmp_path / "report.png"))
     subprocess.run(
         [*flags, f"--screenshot={shot}", "--window-size=1280,2000", url],
