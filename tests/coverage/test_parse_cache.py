@@ -141,7 +141,6 @@ def _numbers_entries() -> list[Path]:
     return sorted(root.glob("*/*.numbers"))
 
 
-@pytest.mark.xfail(strict=False, reason="open in issue 16: fails after the merge")
 @pytest.mark.usefixtures("total_waits_for_the_child")
 def test_an_unchanged_files_figures_are_reused_while_the_tests_run_the_same_lines(
     project: Path, write: Write, run_pbe: RunPbe, coverage_reports: Callable[[], float]

@@ -68,6 +68,7 @@ INI_VECTORS = [
     ("", "pbe_include_uncommitted = false\n", "coverage", "pbe_include_uncommitted"),
     ("", "pbe_tdd = off\n", "tdd", "pbe_tdd"),
     ("", "pbe_tdd_exclude = src/app/*\n", "tdd", "pbe_tdd_exclude"),
+    ("", "pbe_generated_markers = def \n", "tdd", "pbe_generated_markers"),
     ("pbe_filter = file\n", "pbe_filter = added\n", "lint", "pbe_filter"),
     ("", "pbe_bandit_severity = high\n", "security", "pbe_bandit_severity"),
     ("", "pbe_bandit_confidence = high\n", "security", "pbe_bandit_confidence"),
