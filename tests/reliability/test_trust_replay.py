@@ -226,6 +226,7 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
 
 
 def _start_replay(project: Any, tmpdir: Path) -> subprocess.Popen[bytes]:
+    project.base = project.git("rev-parse", "HEAD")  # one pair to replay, not two
     project.write("tests/test_triple.py", SLOW_TEST)
     project.commit("test: triple")
     project.append("src/app/calc.py", TRIPLE)
@@ -292,8 +293,9 @@ def test_a_tree_left_by_sigkill_is_removed_by_the_next_replay_and_nothing_else(
     assert len(left) == 3, left  # what the killed session made stays, until the next run
     assert _wait_for(lambda: not _in_replay(tmpdir), 10), "the replayed pytest outlived it"
     assert _worktrees(project) == 1  # nothing was ever registered in the repository
-    (project.path / "tests" / "test_triple.py").write_text(TRIPLE_TEST, encoding="utf-8")
-    project.commit("test: no sleep")
+    # The next replay, of a history without the slow test (replayed, it would sleep).
+    project.git("reset", "-q", "--hard", "HEAD~2")
+    _test_then_code(project)
     before = user_state(project.path)
     monkeypatch.setenv("TMPDIR", str(tmpdir))
     _, tdd = _replay(project)
