@@ -42,6 +42,12 @@ def g(y):
 """
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Each test reads and damages the entries it finds: none may be another test's.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 @pytest.fixture
 def project(repo: Path, write: Write, commit: Commit) -> Path:
     write("pyproject.toml", PYPROJECT)
