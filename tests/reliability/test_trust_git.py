@@ -411,3 +411,22 @@ def test_the_deepening_fetch_runs_no_alternate_refs_command_the_repository_names
     assert ran(marks) == []
     assert report["base"]["sha"] == project.base
     assert check_of(report)("coverage")["status"] == "passed"
+
+
+def test_a_git_proxy_the_repository_names_is_refused_with_how_to_unset_it(
+    project: Any,
+    check_of: CheckOf,
+    marker: Marker,
+    marks: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # No option of git's overrides core.gitProxy for one fetch: the fetch is not made at all.
+    _make_shallow(project, tmp_path_factory)
+    project.git("config", "core.gitProxy", str(marker("git-proxy", False)))
+    project.git("config", "remote.origin.url", "git://example.invalid/origin.git")
+    result, report = project.run(checks="tests,coverage")
+    assert report is not None, result.stdout.str()
+    assert ran(marks) == []
+    coverage = check_of(report)("coverage")
+    assert coverage["status"] == "error", coverage
+    assert "git config --unset-all core.gitProxy" in coverage["summary"], coverage

@@ -344,7 +344,7 @@ def is_dirty(repo: Repository, untracked: Sequence[str]) -> bool:
 
 def diff_to_worktree(repo: Repository, rev: str) -> bytes:
     """``--raw -p -U0 -z`` from ``rev`` to the files on disk (committed+staged+unstaged)."""
-    return repo.run("diff", *DIFF_OPTIONS, rev, "--", config=repo.filter_overrides)
+    return repo.run("diff", *DIFF_OPTIONS, rev, "--")
 
 
 def collect_changes(

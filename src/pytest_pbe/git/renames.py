@@ -26,8 +26,7 @@ _OPTIONS = (
 def renamed_files(repo: Repository, rev: str, head: str | None = None) -> list[tuple[str, str]]:
     """(old path, new path) of each rename from ``rev`` to ``head`` (None: the work tree)."""
     revs = (rev,) if head is None else (rev, head)
-    config = repo.filter_overrides if head is None else ()
-    out = repo.run("diff", *_OPTIONS, *revs, "--", config=config)
+    out = repo.run("diff", *_OPTIONS, *revs, "--")
     fields = out.split(b"\0")
     renames: list[tuple[str, str]] = []
     i = 0

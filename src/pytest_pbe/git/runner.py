@@ -381,12 +381,6 @@ class Repository:
         return os.fsdecode(self.run("remote")).split()
 
     @property
-    def filter_overrides(self) -> tuple[str, ...]:
-        """Nothing: every call already carries ``program_overrides`` (kept for callers)."""
-        self.program_overrides  # noqa: B018  # read now, as callers expect
-        return ()
-
-    @property
     def program_overrides(self) -> tuple[tuple[str, str], ...]:
         """Config pairs (key, value) that stop git running what this repository names.
 

@@ -186,6 +186,6 @@ def changed_paths(repo: Repository, old: str, new: str | None) -> list[tuple[str
     args = ["diff", "--no-renames", "--name-status", "-z", "--no-ext-diff", "--no-textconv", old]
     if new is not None:
         args.append(new)
-    out = repo.run(*args, "--", config=repo.filter_overrides if new is None else ())
+    out = repo.run(*args, "--")
     fields = [os.fsdecode(f) for f in out.split(b"\0") if f]
     return [(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
