@@ -9,7 +9,9 @@ sources and on every Python file of this project and of a part of the standard l
 from __future__ import annotations
 
 import ast
+import io
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,19 @@ def _ref_executable(body: list[ast.stmt], lines: set[int], docstring: bool) -> N
             _ref_executable(child, lines, docstring=isinstance(stmt, _Def))
 
 
+_NOT_CODE = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+             tokenize.ENCODING, tokenize.ENDMARKER)  # fmt: skip
+
+
+def _ref_code_lines(text: bytes) -> set[int]:
+    """Lines holding a token of code (a comment or nothing is not code)."""
+    lines: set[int] = set()
+    for token in tokenize.tokenize(io.BytesIO(text).readline):
+        if token.type not in _NOT_CODE:
+            lines.update(range(token.start[0], token.end[0] + 1))
+    return lines
+
+
 def _ref_units(body: list[ast.stmt], prefix: str, out: list[Unit]) -> None:
     for stmt in body:
         if isinstance(stmt, _Def):
@@ -88,7 +103,7 @@ def _ref_tests(body: list[ast.stmt]) -> list[tuple[str, ast.AST]]:
     for stmt in body:
         if isinstance(stmt, functions) and stmt.name.startswith("test"):
             out.append((stmt.name, stmt))
-        elif isinstance(stmt, ast.ClassDef) and stmt.name.startswith("Test"):
+        elif isinstance(stmt, ast.ClassDef) and (stmt.name.startswith("Test") or stmt.bases):
             out.extend(
                 (f"{stmt.name}.{m.name}", m)
                 for m in stmt.body
@@ -108,6 +123,7 @@ def reference(text: bytes) -> tuple[Outline, Symbols]:
     units.sort(key=lambda u: (u.start, -u.end))
     lines: set[int] = set()
     _ref_executable(tree.body, lines, docstring=True)
+    lines &= _ref_code_lines(text)
     names: set[str] = set()
     imports: set[str] = set()
     mentioned: set[str] = set()
@@ -393,13 +409,22 @@ def ref_find(units: tuple[Unit, ...], qualname: str) -> Unit | None:
     return next((unit for unit in units if unit.qualname == qualname), None)
 
 
-def ref_test_functions(units: tuple[Unit, ...]) -> tuple[Unit, ...]:
+def ref_test_functions(units: tuple[Unit, ...], text: bytes) -> tuple[Unit, ...]:
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError):
+        body = []
+    classes = {
+        s.name
+        for s in body
+        if isinstance(s, ast.ClassDef) and (s.name.startswith("Test") or s.bases)
+    }
     out = []
     for unit in units:
         parts = unit.qualname.split(".")
         if unit.is_class or not parts[-1].startswith("test"):
             continue
-        if len(parts) == 1 or (len(parts) == 2 and parts[0].startswith("Test")):
+        if len(parts) == 1 or (len(parts) == 2 and parts[0] in classes):
             out.append(unit)
     return tuple(out)
 
@@ -412,7 +437,7 @@ def assert_same(text: bytes) -> None:
     assert tuple(sorted(new.handlers)) == old.handlers  # what the errors item judges
     for name in ("imports", "mentioned", "mentions"):
         assert getattr(new, name) == getattr(symbols, name), name
-    assert new.test_functions() == ref_test_functions(old.units)
+    assert new.test_functions() == ref_test_functions(old.units, text)
     for line in range(-1, old.line_count + 3):
         assert new.unit_of(line) == ref_unit_of(old.units, line), line
         assert new.is_executable(line) == (line in old.executable or not old.parsed), line

@@ -51,7 +51,7 @@ def test_a_test_already_green_at_the_parent_is_caught(story) -> None:
     )
     sha = story.commit(
         "feat: rounding",
-        **{SRC: DISCOUNT.replace("return round(", "return  round(")},
+        **{SRC: DISCOUNT.replace("/ 100, 2)", "/ 100, ndigits=2)")},  # the same behaviour
     )
     _, item = story.verify(mode="replay")
     assert item["status"] == "failed", item

@@ -77,6 +77,9 @@ def path_selected(path: str, *, include: Sequence[str], exclude: Sequence[str]) 
     return not any(glob_match(p, path) for p in exclude)
 
 
+TEST_DIRECTORIES = frozenset({"tests", "test"})
+
+
 @dataclass(frozen=True)
 class Classifier:
     """Says whether a changed file is a test, source code, or something else."""
@@ -95,8 +98,12 @@ class Classifier:
         if path.endswith(".py"):
             if name == "conftest.py" or any(fnmatchcase(name, g) for g in self.python_files):
                 return TEST
-            # Helpers, fixtures and __init__ files that live in the test tree are test code.
+            # Helpers, fixtures and __init__ files that live in the test tree are test code:
+            # under testpaths, or in a directory named tests or test (Django's app/tests/,
+            # a tests/utils/ that conftest imports, with no testpaths configured).
             if any(_under(path, d) for d in self.testpaths):
+                return TEST
+            if TEST_DIRECTORIES.intersection(path.split("/")[:-1]):
                 return TEST
         return SOURCE
 

@@ -128,6 +128,9 @@ class RawLog:
     entries: Mapping[str, tuple[RawEntry, ...]]
     #: ``(commit, path)`` -> the blob id the commit left at that path (regular files only).
     blob_ids: Mapping[BlobKey, str] = field(default_factory=dict)
+    #: ``(commit, path)`` -> the blob id the commit's parent had there (under the old name
+    #: for a rename); None where the parent had no regular file there.
+    parent_ids: Mapping[BlobKey, str | None] = field(default_factory=dict)
 
     def renames(self) -> list[tuple[str, str]]:
         """``(old, new)`` pairs in history order (oldest first)."""
@@ -148,28 +151,33 @@ def raw_log(repo: Repository, merge_base: str, head: str) -> RawLog:
     )  # fmt: skip
     entries: dict[str, tuple[RawEntry, ...]] = {}
     blob_ids: dict[BlobKey, str] = {}
+    parent_ids: dict[BlobKey, str | None] = {}
     for chunk in out.split(b"\x01")[1:]:
         sha = chunk[:40].decode("ascii", "replace")
         rest = chunk[40:].lstrip(b"\0\n")
         parsed, _ = parse_raw_z(rest)
         entries[sha] = tuple(parsed)
-        for entry, new_id in zip(parsed, _new_ids(rest, parsed), strict=True):
+        for entry, (old_mode, old_id, new_id) in zip(parsed, _ids(rest, parsed), strict=True):
             if entry.status != "D" and entry.new_mode in ("100644", "100755"):
                 blob_ids[(sha, entry.path)] = new_id
-    return RawLog(entries, blob_ids)
+            regular = entry.status not in ("A", "C") and old_mode in ("100644", "100755")
+            parent_ids[(sha, entry.path)] = old_id if regular else None
+    return RawLog(entries, blob_ids, parent_ids)
 
 
-def _new_ids(data: bytes, entries: Sequence[RawEntry]) -> list[str]:
-    """The new-side object id of each ``--raw -z`` record ``parse_raw_z`` read from ``data``.
+def _ids(data: bytes, entries: Sequence[RawEntry]) -> list[tuple[str, str, str]]:
+    """The old mode, old and new object ids of each ``--raw -z`` record ``parse_raw_z`` read
+    from ``data``.
 
     Each record is ``:old_mode new_mode old_id new_id status``, NUL, then one path (two for
     a rename or copy), each NUL-terminated; ``parse_raw_z`` has validated them already.
     """
-    ids: list[str] = []
+    ids: list[tuple[str, str, str]] = []
     pos = 0
     for entry in entries:
         end = data.index(b"\0", pos)
-        ids.append(data[pos + 1 : end].split(b" ")[3].decode("ascii", "replace"))
+        fields = data[pos + 1 : end].decode("ascii", "replace").split(" ")
+        ids.append((fields[0], fields[2], fields[3]))
         pos = end + 1
         for _ in range(2 if entry.status in ("R", "C") else 1):
             pos = data.index(b"\0", pos) + 1

@@ -13,6 +13,7 @@ import os
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from pytest_pbe.options import GENERATED_MARKERS
 from pytest_pbe.tdd.gitread import RawLog, changed_paths, listed_files, raw_log, read_blobs
 from pytest_pbe.tdd.lost import LostTest, lost_tests
 from pytest_pbe.tdd.mapping import COVERAGE, DESCRIBE, NAMES, CoverageMap, NamingMap, TestMap
-from pytest_pbe.tdd.source import Outline, Outlines, module_names
+from pytest_pbe.tdd.source import Outline, Outlines, lines_naming, module_names
 from pytest_pbe.tdd.verdicts import (
     EXEMPT,
     FAILED,
@@ -40,6 +41,7 @@ from pytest_pbe.tdd.verdicts import (
     UnitVerdict,
     blob_keys,
     change_renames,
+    changes_with_parents,
     judge,
     violations_in,
 )
@@ -281,8 +283,7 @@ def _judge_range(
     last = real[-1].sha if real else None
     if raw is None:
         raw = raw_log(repo, base.merge_base, last) if last is not None else RawLog({})
-    # Most files are still on disk as their last commit left them: read them from there.
-    blobs = read_blobs(repo, blob_keys(commits), head=last, disk=tree.read, known=raw.blob_ids)
+    blobs, before = _read_contents(repo, commits, raw, tree, last)
 
     def test_outlines() -> dict[str, Outline]:
         found_here: dict[str, Outline] = {}
@@ -303,7 +304,10 @@ def _judge_range(
             why_names = first_line(exc, "unavailable")
         else:
             if measured.has_contexts:
-                test_map = CoverageMap(measured.file, repo.root, rootdir_rel, tree.outline, naming)
+                users = partial(_naming_lines, files=working_files, kinds=classifier, tree=tree)
+                test_map = CoverageMap(
+                    measured.file, repo.root, rootdir_rel, tree.outline, naming, users
+                )
                 why_names = ""
             else:
                 why_names = measured.why_no_contexts or "coverage recorded no per-test data"
@@ -322,9 +326,59 @@ def _judge_range(
                 repo, base.merge_base, raw, commits, classifier, tree, uncommitted=uncommitted
             ),
             generated_markers=generated_markers,
+            before=before,
         )
     )
     return Judgement(verdicts, test_map, why_names, blobs, tree, rootdir_rel)
+
+
+def _read_contents(
+    repo: Repository, commits: Sequence[Commit], raw: RawLog, tree: _Worktree, last: str | None
+) -> tuple[dict[tuple[str, str], bytes | None], dict[tuple[str, str], bytes | None]]:
+    """Each changed file at its commit, and as its first parent had it (``Inputs.before``).
+
+    One read: most files are still on disk as their last commit left them, and most parent
+    versions are what an earlier commit of the range left (the raw log names each change's
+    parent blob), so git is asked only for the rest, such as files as the merge base had them.
+    """
+    keys = blob_keys(commits)
+    by_id = {raw.blob_ids[k]: k for k in keys if k in raw.blob_ids}
+    known = dict(raw.blob_ids)
+    same: dict[tuple[str, str], tuple[str, str] | None] = {}  # parent key -> a key read
+    for commit, change in changes_with_parents(commits):
+        key = (commit.parents[0], change.old_path or change.path)
+        sha = commit.sha
+        parent_id = raw.parent_ids.get((sha, change.path), "") if sha is not None else ""
+        if parent_id is None:
+            same[key] = None  # added by this commit
+        elif parent_id in by_id:
+            same[key] = by_id[parent_id]
+        else:
+            same[key] = key
+            keys.append(key)
+            if parent_id:
+                known[key] = parent_id
+    read = read_blobs(repo, keys, head=last, disk=tree.read, known=known)
+    blobs = {k: read[k] for k in blob_keys(commits)}
+    before = {k: (read[found] if found is not None else None) for k, found in same.items()}
+    return blobs, before
+
+
+def _naming_lines(
+    names: frozenset[str], *, files: Sequence[str], kinds: Classifier, tree: _Worktree
+) -> dict[str, set[int]]:
+    """Source file -> the lines whose code uses one of ``names`` (for code run at import)."""
+    found: dict[str, set[int]] = {}
+    encoded = [n.encode() for n in names]
+    for rel in files:
+        if not rel.endswith(".py") or kinds.classify(rel) != "source":
+            continue
+        data = tree.read(rel)
+        if data is not None and any(n in data for n in encoded):
+            lines = lines_naming(data, names)
+            if lines:
+                found[rel] = lines
+    return found
 
 
 def _lost_in_range(
@@ -473,17 +527,20 @@ def _violation_findings(
         runs = line_ranges(lines)
         where = f"{'lines ' + runs + ' ' if ', ' in runs else ''}changed {_where(commit)}"
         mapping = DESCRIBE.get(units[0].mapping, units[0].mapping)
+        evidence = next((u.evidence for u in units if u.evidence), "")
+        if evidence:
+            mapping = f"{mapping}, judged by {evidence}"
         if verdict.verdict == TEST_AFTER:
             later = min(u.later for u in units if u.later is not None)
             test = posixpath.basename(later[1][0])
             message = (
                 f"{where} with no test; {test} arrived later in {_short(verdicts[later[0]].commit)}"
-                f" (mapping: {mapping}): write the failing test before the code"
+                f" (mapping: {mapping}): {_settle(commit, TEST_AFTER_STEP)}"
             )
         elif verdict.verdict == UNTESTED:
             message = (
                 f"{where} with no test exercising it by the end of the range (mapping: "
-                f"{mapping}): add a test that fails without this change"
+                f"{mapping}): {_settle(commit, UNTESTED_STEP)}"
             )
         else:  # paired, in strict mode
             tests = sorted({posixpath.basename(t[0]) for u in units for t in u.window})
@@ -502,6 +559,28 @@ def _violation_findings(
             )
         )
     return out
+
+
+TEST_AFTER_STEP = "move that test's commit before this one"
+UNTESTED_STEP = (
+    "commit the test before it: write a test that fails without it, commit it and move that "
+    "commit before this one"
+)
+
+
+def _settle(commit: Commit, step: str) -> str:
+    """How to settle a violation of a commit already made (or of the uncommitted work)."""
+    if commit.sha is None or not commit.parents:
+        return (
+            "commit a test that fails without it first, then this code (or both in one "
+            "commit: paired)"
+        )
+    parent = commit.parents[0][:7]
+    return (
+        f"{step} (`git rebase -i {parent}`: put the test's commit above this one, or squash "
+        f"them), or reword this commit with a `PBE-Waive: <reason>` trailer; a test added "
+        f"later still makes it test-after"
+    )
 
 
 def _lost_findings(verdict: CommitVerdict, named: set[tuple[str, str, str, str]]) -> list[Finding]:

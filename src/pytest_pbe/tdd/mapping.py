@@ -42,6 +42,10 @@ class TestMap(Protocol):
     def tests_for(self, head_path: str, unit: str) -> tuple[frozenset[TestRef], str]:
         """The tests exercising ``unit`` of ``head_path`` at the end, and the mapping used."""
 
+    def users_of(self, head_path: str, names: frozenset[str]) -> tuple[frozenset[TestRef], str]:
+        """The tests that use ``names`` (defined in ``head_path`` by code that runs at
+        import, where no test's run is seen executing it), and the mapping used."""
+
 
 def unit_names(unit: str) -> frozenset[str]:
     """The names a test uses when it is about ``unit`` (its class and its own name)."""
@@ -119,6 +123,24 @@ class NamingMap:
                     narrowed.add(ref)
         return frozenset(narrowed or refs), NAMES
 
+    def users_of(self, head_path: str, names: frozenset[str]) -> tuple[frozenset[TestRef], str]:
+        """Test functions that name one of ``names``, in test files that import its module
+        or the name itself; else every test of a file that imports the name."""
+        _, dotted = module_keys(head_path)
+        using: set[TestRef] = set()
+        importing: set[TestRef] = set()
+        for path, outline in self.test_outlines.items():
+            imported = {i.rsplit(".", 1)[-1] for i in outline.imports if "." in i} & names
+            if not (imported or outline.imports & dotted):
+                continue
+            for test in outline.test_functions():
+                ref = (path, test.qualname)
+                if names & outline.mentions.get(test.qualname, frozenset()):
+                    using.add(ref)
+                elif imported:
+                    importing.add(ref)
+        return frozenset(using or importing), NAMES
+
 
 class CoverageMap:
     """Per-test contexts; falls back to ``names`` for files coverage did not measure."""
@@ -132,7 +154,10 @@ class CoverageMap:
         rootdir_rel: str,
         head_outline: Callable[[str], Outline | None],
         fallback: TestMap,
+        naming_lines: Callable[[frozenset[str]], Mapping[str, set[int]]] = lambda _: {},
     ) -> None:
+        # naming_lines: source file -> the lines of it whose code uses one of the names.
+        self.naming_lines = naming_lines
         self.file_coverage = file_coverage
         self.root = root
         self.rootdir_rel = rootdir_rel
@@ -171,6 +196,26 @@ class CoverageMap:
             lines = range(found.body_start, found.end + 1)
         else:
             lines = list(contexts)  # module level, or a unit renamed since: the whole file
+        return self._refs_of(contexts, lines), COVERAGE
+
+    def users_of(self, head_path: str, names: frozenset[str]) -> tuple[frozenset[TestRef], str]:
+        """Tests whose run executed code naming one of ``names`` (constructing, raising or
+        reading it), in any measured file; the names mapping's users where coverage did
+        not measure ``head_path``, and, when no run named it, the tests that name it."""
+        if self._file_contexts(head_path) is None:
+            return self.fallback.users_of(head_path, names)
+        refs: set[TestRef] = set()
+        for path, lines in self.naming_lines(names).items():
+            contexts = self._file_contexts(path)
+            if contexts:
+                refs |= self._refs_of(contexts, lines)
+        if refs:
+            return frozenset(refs), COVERAGE
+        return self.fallback.users_of(head_path, names)
+
+    def _refs_of(
+        self, contexts: Mapping[int, frozenset[str]], lines: Iterable[int]
+    ) -> frozenset[TestRef]:
         nodeids: set[str] = set()
         for line in lines:
             found_ids = contexts.get(line)
@@ -184,4 +229,4 @@ class CoverageMap:
             ref = known[nodeid]
             if ref is not None:
                 refs.add(ref)
-        return frozenset(refs), COVERAGE
+        return frozenset(refs)

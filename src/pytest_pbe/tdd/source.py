@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import io
+import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -52,6 +54,7 @@ class Outline:
     names: frozenset[str] = frozenset()  # every defined def/class name and module-level target
     line_count: int = 0
     handlers: tuple[ExceptClause, ...] = ()  # every ``except`` clause, at any depth
+    test_classes: frozenset[str] = frozenset()  # module-level classes that hold tests
     text: bytes = field(default=b"", repr=False, compare=False)  # parsed again for ``symbols``
 
     @functools.cached_property
@@ -69,6 +72,26 @@ class Outline:
     @property
     def mentions(self) -> Mapping[str, frozenset[str]]:
         return self.symbols.mentions
+
+    @functools.cached_property
+    def code(self) -> Mapping[str, str]:
+        """Each unit's code (``MODULE`` too), docstrings and nested units left out.
+
+        Two versions of a unit with the same code differ only in comments, docstrings,
+        blank lines, layout or suppression comments: no behaviour changed.
+        """
+        return code_digests(self.text, tests=False) if self.parsed else {}
+
+    @functools.cached_property
+    def test_code(self) -> Mapping[str, str]:
+        """Each test function's code, nested helpers included; docstrings and assertion
+        messages left out (rewording a message checks nothing new)."""
+        return code_digests(self.text, tests=True) if self.parsed else {}
+
+    @functools.cached_property
+    def top_names(self) -> Mapping[int, frozenset[str]]:
+        """Line -> the names a module-level statement on it binds (constants, aliases)."""
+        return top_level_names(self.text) if self.parsed else {}
 
     def is_executable(self, line: int) -> bool:
         return line in self.executable if self.parsed else True
@@ -111,7 +134,7 @@ class Outline:
             name = parts[-1]
             if not name.startswith("test"):
                 continue
-            if len(parts) == 1 or (len(parts) == 2 and parts[0].startswith("Test")):
+            if len(parts) == 1 or (len(parts) == 2 and parts[0] in self.test_classes):
                 out.append(unit)
         return tuple(out)
 
@@ -261,6 +284,7 @@ def outline(text: bytes) -> Outline:
         return Outline(parsed=False, line_count=line_count)
     reader = _Reader()
     reader.body(tree.body, "", docstring=True)
+    reader.lines -= _comment_lines(text, reader.lines)
     reader.units.sort(key=lambda u: (u.start, -u.end))
     names = reader.names
     for stmt in tree.body:
@@ -275,8 +299,147 @@ def outline(text: bytes) -> Outline:
         names=frozenset(names),
         line_count=line_count,
         handlers=tuple(reader.handlers),
+        test_classes=frozenset(
+            s.name for s in tree.body if isinstance(s, ast.ClassDef) and is_test_class(s)
+        ),
         text=text,
     )
+
+
+def _comment_lines(text: bytes, lines: set[int]) -> set[int]:
+    """Which of ``lines`` hold only a comment or nothing (inside a statement or under a header).
+
+    A line of a multi-line string that looks like one is still code: when the text has a
+    string that spans lines, the tokenizer says which lines its tokens cover.
+    """
+    rows = text.split(b"\n")
+    found = set()
+    for number in lines:
+        row = rows[number - 1].strip() if number <= len(rows) else b""
+        if not row or row.startswith(b"#"):
+            found.add(number)
+    if found and (b'"""' in text or b"'''" in text or b"\\\n" in text):
+        found -= _lines_inside_strings(text)
+    return found
+
+
+_LINE_TOKENS = frozenset({tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE})
+
+
+def _lines_inside_strings(text: bytes) -> set[int]:
+    """The lines a token (a string, an f-string's text) continues on."""
+    inside: set[int] = set()
+    try:
+        for token in tokenize.tokenize(io.BytesIO(text).readline):
+            if token.end[0] > token.start[0] and token.type not in _LINE_TOKENS:
+                inside.update(range(token.start[0] + 1, token.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # ast parsed it: a tokenizer disagreement leaves the comment lines as they are
+    return inside
+
+
+def top_level_names(text: bytes) -> dict[int, frozenset[str]]:
+    """``Outline.top_names`` of a parsed text."""
+    found: dict[int, frozenset[str]] = {}
+    for stmt in ast.parse(text).body:
+        targets: list[ast.expr] = []
+        if isinstance(stmt, ast.Assign):
+            targets = stmt.targets
+        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+            targets = [stmt.target]
+        elif type(stmt).__name__ == "TypeAlias":  # 3.12's ``type X = ...``
+            targets = [getattr(stmt, "name")]  # noqa: B009  # not in 3.10's stubs
+        names = frozenset(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        if names:
+            for line in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1):
+                found[line] = names
+    return found
+
+
+def lines_naming(text: bytes, names: frozenset[str]) -> set[int]:
+    """The lines of ``text`` whose code uses one of ``names`` (a name or an attribute)."""
+    if not any(name.encode() in text for name in names):
+        return set()
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set()
+    found = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Name) and node.id in names) or (
+            isinstance(node, ast.Attribute) and node.attr in names
+        ):
+            found.add(node.lineno)
+    return found
+
+
+def code_digests(text: bytes, *, tests: bool) -> dict[str, str]:
+    """``Outline.code`` (``tests`` False) or ``Outline.test_code`` of a parsed text."""
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+            setattr(node, "body", [s for s in body if not _is_docstring(s)] or [ast.Pass()])  # noqa: B010
+        if tests and isinstance(node, ast.Assert):
+            node.msg = None
+    found: dict[str, str] = {}
+    if tests:
+        for qualname, node in _test_nodes(tree.body):
+            found[qualname] = found.get(qualname, "") + ast.dump(node)
+        return found
+    found[MODULE] = _shallow_dump(tree)
+    stack: list[tuple[str, ast.AST]] = [("", tree)]
+    while stack:
+        prefix, parent = stack.pop()
+        for stmt in _nested_defs(parent):
+            qualname = f"{prefix}{stmt.name}"
+            found[qualname] = found.get(qualname, "") + _shallow_dump(stmt)  # a setter too
+            stack.append((f"{qualname}.", stmt))
+    return found
+
+
+def _nested_defs(node: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
+    """The defs and classes directly inside ``node``'s statements (at any statement depth)."""
+    out = []
+    stack = list(getattr(node, "body", ()))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, _Def):
+            out.append(stmt)
+        elif isinstance(stmt, ast.stmt):
+            for child in _children(stmt):
+                stack.extend(child)
+    return out
+
+
+def _shallow_dump(node: ast.AST) -> str:
+    """A dump of ``node``'s code with each nested def or class reduced to its name."""
+    out: list[str] = []
+    try:
+        _dump(node, out, top=True)
+    except RecursionError:
+        return f"<too deep: {id(node)}>"  # never equal to another version's
+    return "".join(out)
+
+
+def _dump(node: object, out: list[str], *, top: bool = False) -> None:
+    if isinstance(node, list):
+        out.append("[")
+        for item in node:
+            _dump(item, out)
+            out.append(",")
+        out.append("]")
+    elif not isinstance(node, ast.AST):
+        out.append(repr(node))
+    elif not top and isinstance(node, _Def):
+        out.append(f"<{node.name}>")
+    else:
+        out.append(type(node).__name__)
+        out.append("(")
+        for name in node._fields:
+            _dump(getattr(node, name, None), out)
+            out.append(",")
+        out.append(")")
 
 
 def read_symbols(text: bytes) -> Symbols:
@@ -334,6 +497,12 @@ class Outlines:
         return self._by_text.get(text)
 
 
+def is_test_class(node: ast.ClassDef) -> bool:
+    """pytest collects ``Test*`` classes, and ``unittest.TestCase`` subclasses of any name
+    (Django's ``CheckModelTestCase(BaseTestCase)``): in a test file, a class with a base."""
+    return node.name.startswith("Test") or bool(node.bases)
+
+
 def _test_nodes(body: list[ast.stmt]) -> list[tuple[str, ast.AST]]:
     out: list[tuple[str, ast.AST]] = []
     for stmt in body:
@@ -341,7 +510,7 @@ def _test_nodes(body: list[ast.stmt]) -> list[tuple[str, ast.AST]]:
             "test"
         ):
             out.append((stmt.name, stmt))
-        elif isinstance(stmt, ast.ClassDef) and stmt.name.startswith("Test"):
+        elif isinstance(stmt, ast.ClassDef) and is_test_class(stmt):
             out.extend(
                 (f"{stmt.name}.{m.name}", m)
                 for m in stmt.body

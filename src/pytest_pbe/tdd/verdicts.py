@@ -33,15 +33,16 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pytest_pbe.git import Commit
+from pytest_pbe.git import Commit, FileChange
 from pytest_pbe.options import GENERATED_MARKERS
 from pytest_pbe.tdd.gitread import BlobKey, RawLog
 from pytest_pbe.tdd.lost import LostTest
-from pytest_pbe.tdd.mapping import NAMES, TestMap, TestRef, unit_names
+from pytest_pbe.tdd.mapping import NAMES, TestMap, TestRef, module_keys, unit_names
 from pytest_pbe.tdd.source import MODULE, Outline, outline
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class UnitVerdict:
     window: frozenset[TestRef] = frozenset()  # tests added or changed in (k, i]
     later: tuple[int, TestRef] | None = None  # first event after the commit
     lost: tuple[LostTest, ...] = ()  # tests the range deleted or emptied that exercised it
+    evidence: str = ""  # what judged it, when not the mapping's usual reading
 
 
 @dataclass
@@ -115,6 +117,9 @@ class Inputs:
     outline: Callable[[bytes], Outline] = outline  # an ``Outlines`` cache for big ranges
     lost_tests: Sequence[LostTest] = ()  # see ``pytest_pbe.tdd.lost``
     generated_markers: Sequence[str] = GENERATED_MARKERS
+    #: (first parent, path there) contents of changed files: what each change started from.
+    #: A file missing here is judged line by line, as if all its code were new.
+    before: Mapping[BlobKey, bytes | None] = field(default_factory=dict)
 
 
 def content_at(inputs: Inputs, commit: Commit, path: str) -> bytes | None:
@@ -132,6 +137,37 @@ def blob_keys(commits: Sequence[Commit]) -> list[BlobKey]:
         for f in c.files
         if f.kind in ("source", "test") and f.path.endswith(".py")
     ]
+
+
+def changes_with_parents(commits: Sequence[Commit]) -> list[tuple[Commit, FileChange]]:
+    """Every changed .py file of a commit with a parent (``Inputs.before`` holds them)."""
+    return [
+        (c, f)
+        for c in commits
+        if c.parents and not c.is_merge
+        for f in c.files
+        if f.kind in ("source", "test") and f.path.endswith(".py")
+    ]
+
+
+def content_before(inputs: Inputs, commit: Commit, change: FileChange) -> bytes | None:
+    if not commit.parents:
+        return None
+    return inputs.before.get((commit.parents[0], change.old_path or change.path))
+
+
+def changed_code(
+    new: Outline, old: Outline | None, *, tests: bool = False
+) -> frozenset[str] | None:
+    """The units whose code differs between two versions of a file; None when unknown.
+
+    A unit is changed when its code (``Outline.code``, or ``Outline.test_code`` for test
+    functions) differs from the first parent's, or the parent has no such unit.
+    """
+    if not new.parsed or old is None or not old.parsed:
+        return None
+    now, then = (new.test_code, old.test_code) if tests else (new.code, old.code)
+    return frozenset(name for name, code in now.items() if then.get(name) != code)
 
 
 class Renames:
@@ -154,7 +190,9 @@ class Renames:
 
 
 def test_events(inputs: Inputs, renames: Renames) -> dict[TestRef, list[int]]:
-    """For each test function (named at the end), the indices of commits that touched it."""
+    """For each test function (named at the end), the commits whose changed lines fall in it
+    and that changed its code: a comment, a docstring, layout or an assertion message alone
+    checks nothing new."""
     events: dict[TestRef, list[int]] = {}
     for index, commit in enumerate(inputs.commits):
         if commit.is_merge:
@@ -167,9 +205,15 @@ def test_events(inputs: Inputs, renames: Renames) -> dict[TestRef, list[int]]:
                 continue
             final = renames.final(change.path)
             lines = sorted(change.lines)
-            for test in inputs.outline(text).test_functions():
+            out = inputs.outline(text)
+            old_text = content_before(inputs, commit, change)
+            old = inputs.outline(old_text) if old_text is not None else None
+            code = changed_code(out, old, tests=True)
+            for test in out.test_functions():
                 at = bisect.bisect_left(lines, test.start)  # the first changed line from its start
                 if at < len(lines) and lines[at] <= test.end:
+                    if code is not None and test.qualname not in code:
+                        continue
                     events.setdefault((final, test.qualname), []).append(index)
     return events
 
@@ -183,11 +227,54 @@ def is_generated(text: bytes, markers: Sequence[str] = GENERATED_MARKERS) -> boo
 def judge(inputs: Inputs) -> list[CommitVerdict]:
     renames = Renames(inputs.raw.renames() + change_renames(inputs.commits))
     events = test_events(inputs, renames)
-    last_change: dict[tuple[str, str], int] = {}
-    verdicts: list[CommitVerdict] = []
-    for index, commit in enumerate(inputs.commits):
-        verdicts.append(_judge_commit(inputs, index, commit, renames, events, last_change))
-    return verdicts
+    plans = [_plan_commit(inputs, index, c, renames) for index, c in enumerate(inputs.commits)]
+    changes: dict[tuple[str, str], list[int]] = {}  # (head path, unit) -> commits changing it
+    for index, plan in enumerate(plans):
+        if isinstance(plan, _Plan):
+            for change in plan.changed:
+                if change.head is not None:
+                    changes.setdefault((change.head, change.unit), []).append(index)
+    history = _UnitHistory(changes)
+    return [
+        plan if isinstance(plan, CommitVerdict) else _judge_commit(inputs, plan, events, history)
+        for plan in plans
+    ]
+
+
+def _waived(plan: _Plan, waiver: str) -> CommitVerdict:
+    return CommitVerdict(plan.index, plan.commit, EXEMPT, f"waived: {waiver}", waiver=waiver)
+
+
+@dataclass(frozen=True)
+class _Change:
+    path: str  # as named in the commit
+    head: str | None  # as named at the end (None: gone)
+    unit: str
+    lines: frozenset[int]
+    defines: frozenset[str]  # names bound by changed code that runs at import (module level)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    index: int
+    commit: Commit
+    changed: tuple[_Change, ...]
+    waiver: str | None = None  # exempt, and its changes still start the next window
+
+
+@dataclass(frozen=True)
+class _UnitHistory:
+    changes: Mapping[tuple[str, str], list[int]]
+
+    def previous(self, key: tuple[str, str], index: int) -> int:
+        found = self.changes.get(key, [])
+        at = bisect.bisect_left(found, index)
+        return found[at - 1] if at else -1
+
+    def next(self, key: tuple[str, str], index: int) -> int | None:
+        found = self.changes.get(key, [])
+        at = bisect.bisect_right(found, index)
+        return found[at] if at < len(found) else None
 
 
 def change_renames(commits: Sequence[Commit]) -> list[tuple[str, str]]:
@@ -201,18 +288,13 @@ def _waiver(commit: Commit) -> str | None:
     return None
 
 
-def _judge_commit(
-    inputs: Inputs,
-    index: int,
-    commit: Commit,
-    renames: Renames,
-    events: Mapping[TestRef, list[int]],
-    last_change: dict[tuple[str, str], int],
-) -> CommitVerdict:
+def _plan_commit(
+    inputs: Inputs, index: int, commit: Commit, renames: Renames
+) -> CommitVerdict | _Plan:
+    """The commit's changed units, or its verdict when it is exempt."""
     if commit.is_merge:
         return CommitVerdict(index, commit, EXEMPT, "merge commit: its parents are judged")
-    # Units and their changed executable lines, per file.
-    changed: list[tuple[str, str | None, str, frozenset[int]]] = []
+    changed: list[_Change] = []
     touched_source = False
     for change in commit.files:
         if change.kind != "source" or inputs.excluded(change.path):
@@ -221,41 +303,76 @@ def _judge_commit(
         if text is not None and is_generated(text, inputs.generated_markers):
             continue
         touched_source = True
-        out = inputs.outline(text) if text is not None and change.path.endswith(".py") else None
-        by_unit: dict[str, set[int]] = {}
-        for line in sorted(change.lines):
-            if out is not None and not out.is_executable(line):
-                continue
-            unit = out.unit_of(line) if out is not None else MODULE
-            by_unit.setdefault(unit, set()).add(line)
-        final = renames.final(change.path)
-        head_exists = inputs.head_outline(final) is not None or inputs.disk(final) is not None
-        for name, numbers in by_unit.items():
-            changed.append((change.path, final if head_exists else None, name, frozenset(numbers)))
+        changed += _changed_units(inputs, commit, change, text, renames)
     waiver = _waiver(commit)
     if waiver is not None:
-        for item in changed:
-            if item[1] is not None:
-                last_change[(item[1], item[2])] = index
-        return CommitVerdict(index, commit, EXEMPT, f"waived: {waiver}", waiver=waiver)
+        return _Plan(index, commit, tuple(changed), waiver)
     if not touched_source:
         return CommitVerdict(index, commit, EXEMPT, _no_source_reason(inputs, commit))
     if not changed:
         return CommitVerdict(
-            index, commit, EXEMPT, "no executable line changed (comments, docstrings, blanks)"
+            index, commit, EXEMPT,
+            "no executable line changed (comments, docstrings, blank lines, layout or "
+            "suppression comments only)",
+        )  # fmt: skip
+    return _Plan(index, commit, tuple(changed))
+
+
+def _changed_units(
+    inputs: Inputs, commit: Commit, change: FileChange, text: bytes | None, renames: Renames
+) -> list[_Change]:
+    """The units of one file whose code the commit changed, with their changed lines."""
+    out = inputs.outline(text) if text is not None and change.path.endswith(".py") else None
+    code: frozenset[str] | None = None
+    if out is not None:
+        old_text = content_before(inputs, commit, change)
+        code = changed_code(out, inputs.outline(old_text) if old_text is not None else None)
+    by_unit: dict[str, set[int]] = {}
+    for line in sorted(change.lines):
+        if out is not None and not out.is_executable(line):
+            continue
+        unit = out.unit_of(line) if out is not None else MODULE
+        if code is not None and unit not in code:
+            continue  # the unit's code is the parent's: comments, layout, suppressions
+        by_unit.setdefault(unit, set()).add(line)
+    final = renames.final(change.path)
+    head_exists = inputs.head_outline(final) is not None or inputs.disk(final) is not None
+    found = []
+    for name, numbers in by_unit.items():
+        defines: frozenset[str] = frozenset()
+        if out is not None and name == MODULE:
+            defines = frozenset().union(*(out.top_names.get(n, frozenset()) for n in numbers))
+        found.append(
+            _Change(change.path, final if head_exists else None, name, frozenset(numbers), defines)
         )
+    return found
+
+
+def _judge_commit(
+    inputs: Inputs, plan: _Plan, events: Mapping[TestRef, list[int]], history: _UnitHistory
+) -> CommitVerdict:
+    index, commit = plan.index, plan.commit
+    if plan.waiver is not None:
+        return _waived(plan, plan.waiver)
     units: list[UnitVerdict] = []
-    for path, head, unit, lines in changed:
+    for change in plan.changed:
+        path, head, unit, lines = change.path, change.head, change.unit, change.lines
         if head is None:
             units.append(UnitVerdict(path, None, unit, lines, EXEMPT, ""))
             continue
-        previous = last_change.get((head, unit), -1)
-        last_change[(head, unit)] = index
         tests, mapping = inputs.test_map.tests_for(head, unit)
+        evidence = ""
+        if not tests:
+            names = unit_names(unit) if unit != MODULE else change.defines
+            if names and _runs_at_import(inputs, head, unit):
+                tests, mapping = inputs.test_map.users_of(head, names)
+                evidence = f"tests that use {', '.join(sorted(names))} (code that runs at import)"
         lost = tuple(t for t in inputs.lost_tests if t.exercised(head, unit))
         if lost and mapping == NAMES:
             tests = _still_using(inputs, tests, unit)
-        judged_unit = _judge_unit(path, head, unit, lines, tests, mapping, events, index, previous)
+        judged_unit = _judge_unit(
+            inputs, change, head, tests, mapping, events, index, history, evidence=evidence
+        )
         units.append(dataclasses.replace(judged_unit, lost=lost) if lost else judged_unit)
     judged = [u for u in units if u.verdict != EXEMPT]
     if not judged:
@@ -265,6 +382,15 @@ def _judge_commit(
         )  # fmt: skip
     worst = min(judged, key=lambda u: _WORST.index(u.verdict)).verdict
     return CommitVerdict(index, commit, worst, "", tuple(units))
+
+
+def _runs_at_import(inputs: Inputs, head: str, unit: str) -> bool:
+    """Module-level code, or a class's own body (its methods are units of their own)."""
+    if unit == MODULE:
+        return True
+    found = inputs.head_outline(head)
+    at = found.find(unit) if found is not None else None
+    return at is not None and at.is_class
 
 
 def _still_using(inputs: Inputs, tests: frozenset[TestRef], unit: str) -> frozenset[TestRef]:
@@ -281,29 +407,66 @@ def _still_using(inputs: Inputs, tests: frozenset[TestRef], unit: str) -> frozen
 
 
 def _judge_unit(
-    path: str,
-    final: str,
-    unit: str,
-    lines: frozenset[int],
+    inputs: Inputs,
+    change: _Change,
+    head: str,
     tests: frozenset[TestRef],
     mapping: str,
     events: Mapping[TestRef, list[int]],
     index: int,
-    previous: int,
+    history: _UnitHistory,
+    *,
+    evidence: str = "",
 ) -> UnitVerdict:
-    window = frozenset(t for t in tests if any(previous < j <= index for j in events.get(t, ())))
-    later = min(((j, t) for t in tests for j in events.get(t, ()) if j > index), default=None)
-    if any(previous < j < index for t in window for j in events.get(t, ())):
+    key = (head, change.unit)
+    previous, upcoming = history.previous(key, index), history.next(key, index)
+    changed = events
+    window = frozenset(t for t in tests if any(previous < j <= index for j in changed.get(t, ())))
+    later = min(((j, t) for t in tests for j in changed.get(t, ()) if j > index), default=None)
+    # A test about this code added or changed after it, before the code changed again: an
+    # existing test had to be fixed, or a test arrived to check the change; not a refactor.
+    fixed = min(
+        (
+            (j, t)
+            for t in tests
+            if _about(inputs, t, change, mapping)
+            for j in changed.get(t, ())
+            if index < j and (upcoming is None or j < upcoming)
+        ),
+        default=None,
+    )
+    earlier = [t for t in window if any(previous < j < index for j in changed.get(t, ()))]
+    if any(_about(inputs, t, change, mapping) for t in earlier):
         verdict = TEST_FIRST
     elif window:
         verdict = PAIRED
-    elif any(all(j < index for j in events.get(t, ())) for t in tests):
+    elif fixed is not None:
+        verdict, later = TEST_AFTER, fixed
+    elif any(all(j < index for j in changed.get(t, ())) for t in tests):
         verdict = REFACTOR
     elif later is not None:
         verdict = TEST_AFTER
     else:
         verdict = UNTESTED
-    return UnitVerdict(path, final, unit, lines, verdict, mapping, tests, window, later)
+    return UnitVerdict(
+        change.path, head, change.unit, change.lines, verdict, mapping, tests, window,
+        later, evidence=evidence,
+    )  # fmt: skip
+
+
+def _about(inputs: Inputs, test: TestRef, change: _Change, mapping: str) -> bool:
+    """Is ``test`` about the changed unit? Per-test coverage saw it run the unit; under the
+    names mapping (file-wide at worst), a test that names the unit or lives in the module's
+    own test file (``test_<module>.py``) is."""
+    if mapping != NAMES:
+        return True
+    wanted, _ = module_keys(change.head or change.path)
+    if posixpath.basename(test[0]) in wanted:
+        return True
+    names = unit_names(change.unit)
+    found = inputs.head_outline(test[0])
+    mentions = found.mentions.get(test[1], frozenset()) if found is not None else frozenset()
+    return bool(names & mentions)
 
 
 def _no_source_reason(inputs: Inputs, commit: Commit) -> str:
