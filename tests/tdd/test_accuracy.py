@@ -256,3 +256,69 @@ def test_a_finding_on_code_run_at_import_says_which_evidence_judged(story) -> No
     errors = [f for f in item["findings"] if f["path"] == "src/shop/errors.py"]
     assert [f["rule"] for f in errors] == ["test-after"]
     assert "judged by tests that use OutOfStock (code that runs at import)" in errors[0]["message"]
+
+
+# Cause 6: findings point at HEAD's lines, whatever later commits did to the file.
+
+
+def test_a_finding_points_at_the_lines_as_they_stand_at_head(story) -> None:
+    code = story.commit("feat: discount", **{SRC: DISCOUNT})
+    story.commit("docs: header", **{SRC: "# Pricing.\n#\n# Rules of the shop.\n" + DISCOUNT})
+    _, item = story.verify()
+    [finding] = item["findings"]
+    assert finding["commit"] == code
+    assert (finding["path"], finding["line"], finding["end_line"]) == ("src/shop/discount.py", 4, 5)
+
+
+def test_a_finding_follows_a_rename_and_says_when_the_code_is_gone(story) -> None:
+    code = story.commit("feat: discount", **{SRC: DISCOUNT})
+    story.git("mv", "src/shop/discount.py", "src/shop/pricing.py")
+    story.commit("refactor: rename")
+    _, item = story.verify()
+    [finding] = item["findings"]
+    assert (finding["path"], finding["line"]) == ("src/shop/pricing.py", 1)
+    story.write("src/shop/pricing.py", "def apply(price, rate):\n    return price\n")
+    story.commit("feat: no discounts")
+    _, item = story.verify()
+    [first] = [f for f in item["findings"] if f["commit"] == code]
+    assert (first["path"], first["line"]) == ("src/shop/pricing.py", None)
+    assert first["message"].startswith(
+        f"lines 1-2 of src/shop/discount.py changed in {code[:7]} 'feat: discount' (no longer "
+        "at HEAD as written)"
+    )
+
+
+# Cause 5: replay runs exactly the tests added or changed for the commit, down to new cases.
+
+PARAM_TEST = (
+    "import pytest\n\nfrom shop.discount import apply\n\n\n"
+    "@pytest.mark.parametrize(('price', 'percent', 'expected'), [{cases}])\n"
+    "def test_apply(price, percent, expected):\n    assert apply(price, percent) == expected\n"
+)
+OLD_CASE = "(200, 10, 180)"
+NEW_CASE = "(200, 150, 0)"
+
+
+@pytest.mark.parametrize("order", ["paired", "test-first"])
+def test_replay_judges_only_the_new_case_of_a_parametrized_test(story, order: str) -> None:
+    story.commit("feat: discount", **{SRC: DISCOUNT, TEST: PARAM_TEST.format(cases=OLD_CASE)})
+    story.base = story.git("rev-parse", "HEAD")
+    cases = PARAM_TEST.format(cases=f"{OLD_CASE}, {NEW_CASE}")
+    capped = DISCOUNT.replace("    return", "    percent = min(percent, 100)\n    return")
+    if order == "paired":
+        story.commit("fix: cap the discount", **{SRC: capped, TEST: cases})
+    else:
+        story.commit("test: a discount over 100%", **{TEST: cases})
+        story.commit("fix: cap the discount", **{SRC: capped})
+    _, item = story.verify(mode="replay")
+    assert item["metrics"]["replay_verified"] == 1, item
+    assert item["metrics"]["replay_failed"] == 0, item["findings"]
+
+
+def test_replay_still_runs_every_case_of_a_test_whose_body_changed(story) -> None:
+    story.commit("feat: discount", **{SRC: DISCOUNT, TEST: PARAM_TEST.format(cases=OLD_CASE)})
+    story.base = story.git("rev-parse", "HEAD")
+    changed = PARAM_TEST.format(cases=OLD_CASE).replace("== expected", "== expected + 0")
+    story.commit("feat: same", **{SRC: DISCOUNT.replace(", 2)", ", ndigits=2)"), TEST: changed})
+    _, item = story.verify(mode="replay")
+    assert item["metrics"]["replay_failed"] == 1, item

@@ -451,6 +451,7 @@ def replay_job(
     parent = commit.parents[0]
     refs = {t for u in verdict.units if u.verdict in (TEST_FIRST, PAIRED) for t in u.window}
     selection = tuple(sorted({n for r in refs if (n := node_id(r, rootdir_rel)) is not None}))
+    cases_before = _cases_before(repo, verdict, judged)
     kinds = classify
     if commit.sha is None:
         paths = changed_paths(repo, parent, None)
@@ -490,7 +491,60 @@ def replay_job(
         green_overlay=green,
         introduced=frozenset(introduced),
         changed=frozenset(changed),
+        cases_before=cases_before,
     )
+
+
+def _cases_before(
+    repo: Repository, verdict: CommitVerdict, judged: Judgement
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The selected tests whose body the range did not change for this commit, only their
+    ``parametrize`` cases: each with the revision before the range changed them for it.
+
+    That revision is the parent of the first commit, after the unit's previous change, that
+    touched the test's file; the test's body there must be what this commit runs.
+    """
+    from pytest_pbe.tdd.replay import node_id  # replay mode only
+
+    commits = [v.commit for v in judged.verdicts]
+    wanted: dict[tuple[str, str], set[str]] = {}  # (rev, path) -> test qualnames
+    for unit in verdict.units:
+        if unit.verdict not in (TEST_FIRST, PAIRED):
+            continue
+        for path, qualname in unit.window:
+            first = next(
+                (c for c in commits[unit.since + 1 : verdict.index + 1]
+                 if any(f.path == path for f in c.files)),
+                None,
+            )  # fmt: skip
+            if first is not None and first.parents:
+                wanted.setdefault((first.parents[0], path), set()).add(qualname)
+    if not wanted:
+        return ()
+    sha = verdict.commit.sha
+    keys = list(wanted)
+    if sha is not None:
+        keys += [(sha, p) for _, p in wanted if (sha, p) not in judged.blobs]
+    then = read_blobs(repo, keys)
+    groups: dict[str, set[str]] = {}
+    for (rev, path), qualnames in wanted.items():
+        if sha is None:
+            now = judged.tree.read(path)
+        else:
+            now = judged.blobs.get((sha, path)) or then.get((sha, path))
+        old = then.get((rev, path))
+        if old is None or now is None:
+            continue
+        bodies, old_bodies = (
+            judged.tree.outlines(now).test_bodies,
+            judged.tree.outlines(old).test_bodies,
+        )
+        for qualname in qualnames:
+            body = bodies.get(qualname)
+            found = node_id((path, qualname), judged.rootdir_rel)
+            if body is not None and old_bodies.get(qualname) == body and found is not None:
+                groups.setdefault(rev, set()).add(found)
+    return tuple((rev, tuple(sorted(ids))) for rev, ids in sorted(groups.items()))
 
 
 def _relative(rootdir: Path, root: Path) -> str:
@@ -518,14 +572,21 @@ def _violation_findings(
     by_path: dict[str, list[UnitVerdict]] = {}
     for unit in verdict.units:
         if unit.verdict == verdict.verdict:
-            by_path.setdefault(unit.path, []).append(unit)
+            by_path.setdefault(unit.head_path or unit.path, []).append(unit)
     out = []
     for path, units in by_path.items():
-        lines = sorted({n for u in units for n in u.lines})
+        # Where the lines stand at the end of the range (HEAD or the working tree).
+        lines = sorted({n for u in units for n in _end_lines(u)})
         # The location (path, first..last line) is the finding's own and is printed before
         # the message: the message names the lines only when they are separate runs.
         runs = line_ranges(lines)
         where = f"{'lines ' + runs + ' ' if ', ' in runs else ''}changed {_where(commit)}"
+        if not lines:
+            then = line_ranges({n for u in units for n in u.lines})
+            where = (
+                f"lines {then} of {units[0].path} changed {_where(commit)} (no longer at HEAD "
+                "as written)"
+            )
         mapping = DESCRIBE.get(units[0].mapping, units[0].mapping)
         evidence = next((u.evidence for u in units if u.evidence), "")
         if evidence:
@@ -566,6 +627,10 @@ UNTESTED_STEP = (
     "commit the test before it: write a test that fails without it, commit it and move that "
     "commit before this one"
 )
+
+
+def _end_lines(unit: UnitVerdict) -> frozenset[int]:
+    return unit.lines if unit.head_lines is None else unit.head_lines
 
 
 def _settle(commit: Commit, step: str) -> str:

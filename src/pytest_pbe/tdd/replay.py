@@ -53,7 +53,7 @@ import sys
 
 import pytest
 
-_RECORDS = {"tests": {}, "collect": [], "leaks": []}
+_RECORDS = {"tests": {}, "collect": [], "leaks": [], "collected": []}
 
 
 def _inside(path, root):
@@ -90,6 +90,10 @@ def pytest_runtest_logreport(report):
         rec.update(outcome="failed", when=report.when, info=info)
     elif report.skipped and rec["outcome"] == "passed":
         rec.update(outcome="skipped", when=report.when)
+
+
+def pytest_collection_finish(session):
+    _RECORDS["collected"] = [item.nodeid for item in session.items]
 
 
 def pytest_collectreport(report):
@@ -131,6 +135,7 @@ class RunResult:
     returncode: int
     output: str
     seconds: float
+    collected: tuple[str, ...] = ()  # node ids, in a collect-only run
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,10 @@ class ReplayJob:
     green_overlay: Mapping[str, bytes | None] = field(default_factory=dict)  # uncommitted only
     introduced: frozenset[str] = frozenset()  # names/modules the commit adds
     changed: frozenset[str] = frozenset()  # function names whose code the commit changes
+    #: (revision, selected node ids): tests whose body is as it was at that revision, before
+    #: the range changed them for this commit; the cases they had there are not part of the
+    #: red (only the cases the range added are).
+    cases_before: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def missing_name(info: Mapping[str, Any]) -> str | None:
@@ -211,8 +220,14 @@ def _matches(nodeid: str, selected: str) -> bool:
 
 
 def judge_runs(
-    job: ReplayJob, red: RunResult, green: RunResult, in_source: Callable[[str], bool]
+    job: ReplayJob,
+    red: RunResult,
+    green: RunResult,
+    in_source: Callable[[str], bool],
+    old_cases: frozenset[str] = frozenset(),
 ) -> ReplayOutcome:
+    """The outcome of one replay; ``old_cases``: node ids left out of the red (see
+    ``ReplayJob.cases_before``)."""
     seconds = red.seconds + green.seconds
     sel = job.selection
 
@@ -229,7 +244,7 @@ def judge_runs(
                 f"{run.leaks[0]} (an editable install or sys.path entry leaks in)",
             )
     for selected in sel:
-        records = [r for n, r in red.tests.items() if _matches(n, selected)]
+        records = [r for n, r in red.tests.items() if _matches(n, selected) and n not in old_cases]
         file = selected.split("::", 1)[0]
         errors = [
             c for c in red.collect if c["nodeid"] in (file, "") or _matches(c["nodeid"], file)
@@ -362,7 +377,7 @@ class Replayer:
         )
         return env
 
-    def run_tests(self, selection: Sequence[str]) -> RunResult:
+    def run_tests(self, selection: Sequence[str], *, collect_only: bool = False) -> RunResult:
         tree, tmp = self._open()
         out = tmp / "result.json"
         with contextlib.suppress(FileNotFoundError):
@@ -370,7 +385,8 @@ class Replayer:
         cwd = tree / self.rootdir_rel
         argv = [
             self.python, "-m", "pytest", "-q", "--no-header", "-p", "no:cacheprovider",
-            "-p", "no:pbe", "-p", PROBE_NAME, f"--rootdir={cwd}", *selection,
+            "-p", "no:pbe", "-p", PROBE_NAME, f"--rootdir={cwd}",
+            *(["--collect-only"] if collect_only else []), *selection,
         ]  # fmt: skip
         started = time.perf_counter()
         proc = subprocess.Popen(
@@ -402,6 +418,7 @@ class Replayer:
             tests=data.get("tests", {}),
             collect=tuple(data.get("collect", ())),
             leaks=tuple(data.get("leaks", ())),
+            collected=tuple(data.get("collected", ())),
             timed_out=timed_out,
             returncode=proc.returncode,
             output=output.decode("utf-8", "replace")[-2000:],
@@ -411,6 +428,10 @@ class Replayer:
     def replay(self, job: ReplayJob) -> ReplayOutcome:
         if not job.selection:
             return ReplayOutcome(UNVERIFIED, "no test of the range to replay for it")
+        old_cases: set[str] = set()
+        for rev, selected in job.cases_before:
+            self._checkout(rev)
+            old_cases.update(self.run_tests(selected, collect_only=True).collected)
         self._checkout(job.parent)
         self._overlay(job.red_overlay)
         red = self.run_tests(job.selection)
@@ -425,7 +446,7 @@ class Replayer:
                 job.selection,
                 red.seconds + green.seconds,
             )
-        return judge_runs(job, red, green, self.in_source)
+        return judge_runs(job, red, green, self.in_source, frozenset(old_cases))
 
 
 class Terminated(KeyboardInterrupt):

@@ -93,6 +93,12 @@ class Outline:
         """Line -> the names a module-level statement on it binds (constants, aliases)."""
         return top_level_names(self.text) if self.parsed else {}
 
+    @functools.cached_property
+    def test_bodies(self) -> Mapping[str, str]:
+        """``test_code`` without the decorators: a test whose body is the same, and whose
+        ``parametrize`` list grew, only gained cases."""
+        return code_digests(self.text, tests=True, decorators=False) if self.parsed else {}
+
     def is_executable(self, line: int) -> bool:
         return line in self.executable if self.parsed else True
 
@@ -373,8 +379,9 @@ def lines_naming(text: bytes, names: frozenset[str]) -> set[int]:
     return found
 
 
-def code_digests(text: bytes, *, tests: bool) -> dict[str, str]:
-    """``Outline.code`` (``tests`` False) or ``Outline.test_code`` of a parsed text."""
+def code_digests(text: bytes, *, tests: bool, decorators: bool = True) -> dict[str, str]:
+    """``Outline.code`` (``tests`` False), ``Outline.test_code`` or ``Outline.test_bodies``
+    (``decorators`` False) of a parsed text."""
     tree = ast.parse(text)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
@@ -385,6 +392,8 @@ def code_digests(text: bytes, *, tests: bool) -> dict[str, str]:
     found: dict[str, str] = {}
     if tests:
         for qualname, node in _test_nodes(tree.body):
+            if not decorators:
+                node.decorator_list = []  # type: ignore[attr-defined]  # defs only
             found[qualname] = found.get(qualname, "") + ast.dump(node)
         return found
     found[MODULE] = _shallow_dump(tree)

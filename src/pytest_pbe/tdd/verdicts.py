@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import difflib
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +85,10 @@ class UnitVerdict:
     later: tuple[int, TestRef] | None = None  # first event after the commit
     lost: tuple[LostTest, ...] = ()  # tests the range deleted or emptied that exercised it
     evidence: str = ""  # what judged it, when not the mapping's usual reading
+    #: ``lines`` as they stand at the end of the range (violations only; None: not mapped,
+    #: empty: the lines were changed or removed since).
+    head_lines: frozenset[int] | None = None
+    since: int = -1  # the previous commit of the range that changed the unit (-1: none)
 
 
 @dataclass
@@ -381,7 +386,31 @@ def _judge_commit(
             tuple(units),
         )  # fmt: skip
     worst = min(judged, key=lambda u: _WORST.index(u.verdict)).verdict
+    if worst in (UNTESTED, TEST_AFTER, PAIRED):  # the findings point at the end's lines
+        units = [_mapped_to_head(inputs, commit, u) if u.verdict == worst else u for u in units]
     return CommitVerdict(index, commit, worst, "", tuple(units))
+
+
+def _mapped_to_head(inputs: Inputs, commit: Commit, unit: UnitVerdict) -> UnitVerdict:
+    if unit.head_path is None:
+        return unit
+    now = inputs.disk(unit.head_path)
+    then = content_at(inputs, commit, unit.path)
+    return dataclasses.replace(unit, head_lines=lines_at_end(then, now, unit.lines))
+
+
+def lines_at_end(then: bytes | None, now: bytes | None, lines: frozenset[int]) -> frozenset[int]:
+    """``lines`` of ``then`` where they stand in ``now``; lines changed since are left out."""
+    if then is None or now is None:
+        return frozenset()
+    if then == now:
+        return lines
+    matcher = difflib.SequenceMatcher(None, then.split(b"\n"), now.split(b"\n"), autojunk=False)
+    mapped: set[int] = set()
+    for tag, i1, i2, j1, _ in matcher.get_opcodes():
+        if tag == "equal":
+            mapped.update(n - i1 + j1 for n in lines if i1 < n <= i2)
+    return frozenset(mapped)
 
 
 def _runs_at_import(inputs: Inputs, head: str, unit: str) -> bool:
@@ -450,7 +479,7 @@ def _judge_unit(
         verdict = UNTESTED
     return UnitVerdict(
         change.path, head, change.unit, change.lines, verdict, mapping, tests, window,
-        later, evidence=evidence,
+        later, evidence=evidence, since=previous,
     )  # fmt: skip
 
 
