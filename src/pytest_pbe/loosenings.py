@@ -11,6 +11,7 @@ and applied to their results in one place (``apply_loosenings``).
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import io
 import math
@@ -68,6 +69,7 @@ def apply_loosenings(
 
 def find_loosenings(ctx: VerifyContext) -> list[Loosening]:
     found = [*ini_loosenings(ctx), *suppressions(ctx), *renamed_sources(ctx)]
+    found += imported_test_code(ctx)
     found += tool_config_loosenings(ctx.repository(), ctx.base().merge_base, ctx.scope_prefix())
     if not found:
         return []  # the range's history (one git log with diffs) is read only when needed
@@ -468,3 +470,62 @@ def renamed_sources(ctx: VerifyContext) -> list[Loosening]:
         message = f"source module {old} renamed to {new}: judged as a test from now on"
         out += [Loosening(item, "rename", message, path=new) for item in ("coverage", "tdd")]
     return out
+
+
+# --- test code that source code imports ---------------------------------------------------
+def imported_test_code(ctx: VerifyContext) -> list[Loosening]:
+    """Modules judged as test code (in a tests/ directory, say) that a changed source file
+    imports: production code kept there would be judged by nothing."""
+    changes = ctx.changes().files
+    support = {
+        name: c.path
+        for c in changes
+        if c.kind == TEST and c.path.endswith(".py")
+        for name in _dotted_names(c.path)
+    }
+    if not support:
+        return []
+    root = ctx.repository().root
+    out: list[Loosening] = []
+    named: set[tuple[str, str]] = set()
+    for change in changes:
+        if change.kind != SOURCE or not change.path.endswith(".py"):
+            continue
+        try:
+            tree = ast.parse((root / change.path).read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue  # the items that read it say so
+        for module in _imported(tree, change.path):
+            target = support.get(module)
+            if target is not None and (change.path, target) not in named:
+                named.add((change.path, target))
+                message = f"{change.path} imports {target}, which is judged as test code"
+                out += [
+                    Loosening(item, "imported test code", message, path=target)
+                    for item in ("coverage", "tdd")
+                ]
+    return out
+
+
+def _dotted_names(path: str) -> list[str]:
+    """``src/app/tests/logic.py`` -> ``src.app.tests.logic``, ``app.tests.logic``, ..."""
+    parts = path[: -len(".py")].split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return [".".join(parts[i:]) for i in range(len(parts) - 1) if parts[i:]]
+
+
+def _imported(tree: ast.Module, path: str) -> Iterator[str]:
+    """Every module an import statement of ``path`` names, relative ones resolved by path."""
+    package = path.split("/")[:-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1] if node.level > 1 else package
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            yield module
+            yield from (f"{module}.{alias.name}" for alias in node.names)

@@ -301,6 +301,35 @@ def test_source_module_renamed_to_a_test_file_fails_coverage_and_tdd(project: Pr
         assert any(f["path"] == "src/app/test_helpers.py" for f in found["findings"])
 
 
+@pytest.mark.parametrize(
+    "importer",
+    ["from app.tests.logic import double\n", "from .tests.logic import double\n",
+     "from .tests import logic\n", "import app.tests.logic\n"],
+)  # fmt: skip
+def test_code_in_a_test_directory_that_source_imports_fails_coverage_and_tdd(
+    project: Project, importer: str
+) -> None:
+    # A directory named tests is test code (factories, utils): production code kept there,
+    # and imported by the package, would be judged by nothing.
+    project.write("src/app/tests/__init__.py", "")
+    project.write("src/app/tests/logic.py", "def double(a: int) -> int:\n    return a * 2\n")
+    project.write("src/app/uses.py", importer)
+    project.commit("logic")
+    _, report = project.run(checks="tests,coverage,tdd")
+    for check_id in ("coverage", "tdd"):
+        found = _refused(report, check_id, "which is judged as test code")
+        assert any(f["path"] == "src/app/tests/logic.py" for f in found["findings"]), found
+
+
+def test_test_helpers_only_tests_import_are_no_loosening(project: Project) -> None:
+    project.write("tests/utils/factories.py", "def make() -> int:\n    return 1\n")
+    project.write("src/app/plain.py", "import os\n")
+    project.commit("factories")
+    _, report = project.run(checks="tests,coverage,tdd")
+    assert report is not None
+    assert report["loosenings"] == []
+
+
 # --- the tools' own configuration ---------------------------------------------------------
 PYPROJECT = '[project]\nname = "app"\nversion = "0"\n'
 
