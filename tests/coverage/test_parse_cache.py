@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,43 @@ def g(y):
 """
 
 
+WAIT_FOR_THE_PARSES = """
+import os
+import time
+from pathlib import Path
+
+from app import a, b
+
+
+def _parsed(count):
+    # Every entry written or used by this session's child (it touches those it reuses).
+    root = Path(os.environ["XDG_CACHE_HOME"]) / "pytest-pbe" / "coverage-parses"
+    since = float(os.environ["PARSES_SINCE"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = [p.stat().st_mtime for p in root.glob("*/*") if not p.name.endswith(".numbers")]
+        if len(found) >= count and min(found) >= since:
+            return
+        time.sleep(0.05)
+"""
+TEST_F_BODY = "    _parsed(4)\n    assert a.f(2) == 2\n"
+
+
 @pytest.fixture(autouse=True)
 def _own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     # Each test reads and damages the entries it finds: none may be another test's.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
+@pytest.fixture
+def run_pbe(run_pbe: RunPbe, monkeypatch: pytest.MonkeyPatch) -> RunPbe:
+    """Each session's tests wait for its own child's parses (``WAIT_FOR_THE_PARSES``)."""
+
+    def do(*args: str, **kwargs: str) -> tuple[pytest.RunResult, dict[str, Any]]:
+        monkeypatch.setenv("PARSES_SINCE", str(time.time() - 0.01))
+        return run_pbe(*args, **kwargs)
+
+    return do
 
 
 @pytest.fixture
@@ -54,12 +88,10 @@ def project(repo: Path, write: Write, commit: Commit) -> Path:
     write("app/__init__.py", "")
     for name in ("a", "b", "c"):
         write(f"app/{name}.py", MODULE)
-    # Long enough for the parsing child (at the lowest priority) to parse every file.
-    write(
-        "tests/test_app.py",
-        "import time\n\nfrom app import a, b\n\n\n"
-        "def test_f():\n    time.sleep(2)\n    assert a.f(2) == 2\n",
-    )
+    # The session lasts until the parsing child (at the lowest priority, and done with the
+    # files it has not reached when the tests end) has parsed the project: however loaded
+    # the machine, what the tests below read is there.
+    write("tests/test_app.py", WAIT_FOR_THE_PARSES + "\n\ndef test_f():\n" + TEST_F_BODY)
     commit("base")
     subprocess.run(["git", "checkout", "-qb", "feature"], cwd=repo, check=True)
     write("app/feature.py", "def double(x):\n    return 2 * x\n")
@@ -170,8 +202,7 @@ def test_an_unchanged_files_figures_are_reused_while_the_tests_run_the_same_line
         entry.write_bytes(blob)
     write(
         "tests/test_app.py",
-        "import time\n\nfrom app import a, b\n\n\n"
-        "def test_f():\n    time.sleep(2)\n    assert a.f(2) == 2\n    assert a.f(0) == 0\n",
+        WAIT_FOR_THE_PARSES + "\n\ndef test_f():\n" + TEST_F_BODY + "    assert a.f(0) == 0\n",
     )
     _, third = run_pbe()
     assert _total(third) > _total(first)
