@@ -133,26 +133,25 @@ def content_at(inputs: Inputs, commit: Commit, path: str) -> bytes | None:
     return inputs.blobs.get((commit.sha, path))
 
 
-def blob_keys(commits: Sequence[Commit]) -> list[BlobKey]:
-    """The contents the judge needs: every changed .py file at its commit."""
+def _judged_files(commits: Sequence[Commit]) -> list[tuple[Commit, FileChange]]:
+    """Every changed .py source or test file of the range's non-merge commits."""
     return [
-        (c.sha, f.path)
+        (c, f)
         for c in commits
-        if c.sha is not None and not c.is_merge
+        if not c.is_merge
         for f in c.files
         if f.kind in ("source", "test") and f.path.endswith(".py")
     ]
+
+
+def blob_keys(commits: Sequence[Commit]) -> list[BlobKey]:
+    """The contents the judge needs: every changed .py file at its commit."""
+    return [(c.sha, f.path) for c, f in _judged_files(commits) if c.sha is not None]
 
 
 def changes_with_parents(commits: Sequence[Commit]) -> list[tuple[Commit, FileChange]]:
     """Every changed .py file of a commit with a parent (``Inputs.before`` holds them)."""
-    return [
-        (c, f)
-        for c in commits
-        if c.parents and not c.is_merge
-        for f in c.files
-        if f.kind in ("source", "test") and f.path.endswith(".py")
-    ]
+    return [(c, f) for c, f in _judged_files(commits) if c.parents]
 
 
 def content_before(inputs: Inputs, commit: Commit, change: FileChange) -> bytes | None:
@@ -244,10 +243,6 @@ def judge(inputs: Inputs) -> list[CommitVerdict]:
         plan if isinstance(plan, CommitVerdict) else _judge_commit(inputs, plan, events, history)
         for plan in plans
     ]
-
-
-def _waived(plan: _Plan, waiver: str) -> CommitVerdict:
-    return CommitVerdict(plan.index, plan.commit, EXEMPT, f"waived: {waiver}", waiver=waiver)
 
 
 @dataclass(frozen=True)
@@ -358,7 +353,7 @@ def _judge_commit(
 ) -> CommitVerdict:
     index, commit = plan.index, plan.commit
     if plan.waiver is not None:
-        return _waived(plan, plan.waiver)
+        return CommitVerdict(index, commit, EXEMPT, f"waived: {plan.waiver}", waiver=plan.waiver)
     units: list[UnitVerdict] = []
     for change in plan.changed:
         path, head, unit, lines = change.path, change.head, change.unit, change.lines
